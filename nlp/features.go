@@ -362,25 +362,23 @@ func ReadVectorizer(r io.Reader) (*Vectorizer, error) {
 	}
 	v := &Vectorizer{cfg: c}
 	size := 1 << c.HashBits
+	// Read and check everything before allocating the bucket tables
+	// (up to 2^24 entries each), so a short forged file costs little.
+	var buckets [nBlocks][]int32
 	ncols := 0
 	for b := range nBlocks {
-		buckets := br.I32s(min(size, maxColumns))
+		buckets[b] = br.I32s(min(size, maxColumns))
 		if br.Err() != nil {
 			return nil, fmt.Errorf("read vectorizer buckets: %w", br.Err())
 		}
-		v.cols[b] = make([]int32, size)
-		for i := range v.cols[b] {
-			v.cols[b][i] = -1
-		}
 		prev := int32(-1)
-		for _, h := range buckets {
+		for _, h := range buckets[b] {
 			if h <= prev || int(h) >= size {
 				return nil, fmt.Errorf("read vectorizer: bucket %d out of order or range", h)
 			}
 			prev = h
-			v.cols[b][h] = int32(ncols)
-			ncols++
 		}
+		ncols += len(buckets[b])
 	}
 	v.idf = br.F32s(maxColumns)
 	if err := br.Err(); err != nil {
@@ -392,6 +390,17 @@ func ReadVectorizer(r io.Reader) (*Vectorizer, error) {
 	for _, x := range v.idf {
 		if !(x > 0) || math.IsInf(float64(x), 0) {
 			return nil, fmt.Errorf("read vectorizer: invalid idf %v", x)
+		}
+	}
+	col := int32(0)
+	for b := range nBlocks {
+		v.cols[b] = make([]int32, size)
+		for i := range v.cols[b] {
+			v.cols[b][i] = -1
+		}
+		for _, h := range buckets[b] {
+			v.cols[b][h] = col
+			col++
 		}
 	}
 	return v, nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // ErrTooLarge means a length in the input exceeds the bound the caller
@@ -199,8 +200,17 @@ func (r *Reader) Bytes(max int) []byte {
 	if r.err != nil {
 		return nil
 	}
-	p := make([]byte, n)
-	r.read(p)
+	// Grow with what was actually read, as F32s does: a forged length
+	// must not allocate up to max before the input runs out.
+	p := make([]byte, 0, min(n, chunk))
+	for len(p) < n && r.err == nil {
+		k := min(n-len(p), chunk)
+		p = slices.Grow(p, k)[:len(p)+k]
+		r.read(p[len(p)-k:])
+	}
+	if r.err != nil {
+		return nil
+	}
 	return p
 }
 
@@ -213,7 +223,7 @@ func (r *Reader) Strings(maxN, maxLen int) []string {
 	if r.err != nil {
 		return nil
 	}
-	ss := make([]string, 0, n)
+	ss := make([]string, 0, min(n, chunk/16)) // as in Bytes: not more than the input backs
 	for i := 0; i < n && r.err == nil; i++ {
 		ss = append(ss, r.String(maxLen))
 	}
