@@ -188,13 +188,20 @@ func csvError(name string, err error) error {
 func ReadJSONL(r io.Reader, name string) (Dataset, error) {
 	d := Dataset{Name: name}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4*nlp.DefaultMaxBytes+1024)
+	// The limit is the larger of the buffer's capacity and max: a small
+	// initial buffer keeps max the limit.
+	sc.Buffer(make([]byte, 0, 4<<10), 4*nlp.DefaultMaxBytes+1024)
 	line := 0
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
+		}
+		// encoding/json would silently replace invalid UTF-8 with U+FFFD;
+		// reject it as ReadCSV does.
+		if !utf8.Valid(b) {
+			return d, &ParseError{File: name, Line: line, Err: errors.New("invalid UTF-8")}
 		}
 		var rec struct {
 			Text   *string `json:"text"`

@@ -55,9 +55,13 @@ func NewPrediction(labels []string, probs []float64, k int, threshold float64) P
 }
 
 // TopK returns the indices of the k largest values, largest first; ties
-// go to the lower index so results are deterministic.
+// go to the lower index so results are deterministic, and NaNs are
+// skipped. k <= 0 gives none.
 func TopK(v []float64, k int) []int {
 	k = min(k, len(v))
+	if k <= 0 {
+		return nil
+	}
 	idx := make([]int, 0, k+1)
 	for i, x := range v {
 		if math.IsNaN(x) {
