@@ -2,6 +2,7 @@ package intents
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -18,11 +19,19 @@ import (
 //	8       2     format version, uint16 little-endian (FormatVersion)
 //	10      4     header length H, uint32 little-endian (<= MaxHeaderBytes)
 //	14      H     header: JSON of Header
-//	14+H    P     payload: the model family's weights (see its package doc)
-//	14+H+P  4     CRC-32 (IEEE) of every preceding byte, little-endian
+//	14+H    4     payload length P before compression, uint32
+//	                little-endian (<= MaxArtifactBytes)
+//	18+H    Z     payload: the model family's weights (see its package
+//	                doc), compressed with DEFLATE (RFC 1951)
+//	18+H+Z  4     CRC-32 (IEEE) of every preceding byte, little-endian
 //
-// The checksum makes a truncated or corrupted file an error at load
-// time instead of a model that silently predicts garbage.
+// The header stays uncompressed so tools can read it without inflating
+// the weights. Compression halves the built-in models (tree structure and
+// sparse index lists compress well, float weights less so). The checksum
+// makes a truncated or corrupted file an error at load time instead of a
+// model that silently predicts garbage; the declared length bounds what
+// inflating may produce, so a small forged file cannot expand without
+// limit.
 
 // FormatVersion is the artifact format this code writes and reads.
 const FormatVersion = 1
@@ -71,51 +80,46 @@ func WriteArtifact(w io.Writer, h Header, payload func(io.Writer) error) (int64,
 	if err != nil {
 		return 0, fmt.Errorf("encode model header: %w", err)
 	}
-	crc := crc32.NewIEEE()
-	cw := &countWriter{w: io.MultiWriter(w, crc)}
+	var raw bytes.Buffer
+	if err := payload(&raw); err != nil {
+		return 0, fmt.Errorf("write %s model: %w", h.Kind, err)
+	}
+	if raw.Len() > MaxArtifactBytes {
+		return 0, fmt.Errorf("write %s model: payload of %d bytes exceeds %d", h.Kind, raw.Len(), MaxArtifactBytes)
+	}
+	var out bytes.Buffer
 	var pre [14]byte
 	copy(pre[:8], magic[:])
 	binary.LittleEndian.PutUint16(pre[8:], FormatVersion)
 	binary.LittleEndian.PutUint32(pre[10:], uint32(len(hj)))
-	cw.Write(pre[:])
-	cw.Write(hj)
-	if cw.err == nil {
-		if err := payload(cw); err != nil {
-			return cw.n, fmt.Errorf("write %s model: %w", h.Kind, err)
-		}
+	out.Write(pre[:])
+	out.Write(hj)
+	var plen [4]byte
+	binary.LittleEndian.PutUint32(plen[:], uint32(raw.Len()))
+	out.Write(plen[:])
+	zw, err := flate.NewWriter(&out, flate.BestCompression)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := zw.Write(raw.Bytes()); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
 	}
 	var sum [4]byte
-	binary.LittleEndian.PutUint32(sum[:], crc.Sum32())
-	if cw.err == nil {
-		n, err := w.Write(sum[:])
-		cw.n += int64(n)
-		cw.err = err
+	binary.LittleEndian.PutUint32(sum[:], crc32.ChecksumIEEE(out.Bytes()))
+	out.Write(sum[:])
+	n, err := w.Write(out.Bytes())
+	if err != nil {
+		return int64(n), fmt.Errorf("write %s model: %w", h.Kind, err)
 	}
-	if cw.err != nil {
-		return cw.n, fmt.Errorf("write %s model: %w", h.Kind, cw.err)
-	}
-	return cw.n, nil
-}
-
-type countWriter struct {
-	w   io.Writer
-	n   int64
-	err error
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	c.err = err
-	return n, err
+	return int64(n), nil
 }
 
 // ReadArtifact reads a whole artifact, verifies its magic, version,
 // checksum and kind (wantKind "" accepts any), and returns the header
-// and the payload bytes.
+// and the inflated payload bytes.
 func ReadArtifact(r io.Reader, wantKind string) (Header, []byte, error) {
 	var h Header
 	data, err := io.ReadAll(io.LimitReader(r, MaxArtifactBytes+1))
@@ -128,7 +132,7 @@ func ReadArtifact(r io.Reader, wantKind string) (Header, []byte, error) {
 	if len(data) < 8 || !bytes.Equal(data[:8], magic[:]) {
 		return h, nil, ErrNotArtifact
 	}
-	if len(data) < 18 {
+	if len(data) < 22 {
 		return h, nil, fmt.Errorf("%w: truncated (%d bytes)", ErrCorrupt, len(data))
 	}
 	if v := binary.LittleEndian.Uint16(data[8:]); v != FormatVersion {
@@ -139,7 +143,7 @@ func ReadArtifact(r io.Reader, wantKind string) (Header, []byte, error) {
 		return h, nil, fmt.Errorf("%w: checksum mismatch (truncated or modified)", ErrCorrupt)
 	}
 	hl := binary.LittleEndian.Uint32(data[10:])
-	if hl > MaxHeaderBytes || int(hl) > len(body)-14 {
+	if hl > MaxHeaderBytes || int(hl) > len(body)-18 {
 		return h, nil, fmt.Errorf("%w: header length %d", ErrCorrupt, hl)
 	}
 	if err := json.Unmarshal(body[14:14+hl], &h); err != nil {
@@ -151,7 +155,21 @@ func ReadArtifact(r io.Reader, wantKind string) (Header, []byte, error) {
 	if len(h.Labels) == 0 {
 		return h, nil, fmt.Errorf("%w: header lists no labels", ErrCorrupt)
 	}
-	return h, body[14+hl:], nil
+	plen := binary.LittleEndian.Uint32(body[14+hl:])
+	if plen > MaxArtifactBytes {
+		return h, nil, fmt.Errorf("%w: payload length %d", ErrCorrupt, plen)
+	}
+	zr := flate.NewReader(bytes.NewReader(body[18+hl:]))
+	defer zr.Close()
+	// Grow with what inflates, never to the declared length up front.
+	payload, err := io.ReadAll(io.LimitReader(zr, int64(plen)+1))
+	if err != nil {
+		return h, nil, fmt.Errorf("%w: payload: %v", ErrCorrupt, err)
+	}
+	if len(payload) != int(plen) {
+		return h, nil, fmt.Errorf("%w: payload inflates to %d bytes, header says %d", ErrCorrupt, len(payload), plen)
+	}
+	return h, payload, nil
 }
 
 // CheckLabels verifies that a payload's label count matches its header.

@@ -74,62 +74,94 @@ func FitTemperature(scores [][]float64, gold []int) float64 {
 	return math.Exp((lo + hi) / 2)
 }
 
-// ThresholdPoint is one candidate out-of-scope threshold and its effect
-// on validation data.
+// ThresholdPoint is an out-of-scope threshold and its effect on
+// validation data.
 type ThresholdPoint struct {
-	Threshold       float64
+	Threshold float64
+	// BaseAccuracy is the in-scope accuracy of the best in-scope label
+	// with no out-of-scope detection at all.
+	BaseAccuracy float64
+	// InScopeAccuracy counts an in-scope message flagged out of scope as
+	// an error; OOSRecall is the share of out-of-scope messages flagged.
 	InScopeAccuracy float64
 	OOSRecall       float64
+	// InScope and OOS count the validation messages.
+	InScope, OOS int
+}
+
+// Metrics returns the point as artifact header metrics.
+func (tp ThresholdPoint) Metrics() map[string]float64 {
+	m := map[string]float64{"heldout_accuracy": tp.BaseAccuracy}
+	if tp.OOS > 0 {
+		m["heldout_in_scope_accuracy"] = tp.InScopeAccuracy
+		m["heldout_oos_recall"] = tp.OOSRecall
+	}
+	return m
 }
 
 // ChooseThreshold picks the out-of-scope threshold on validation data:
 // the one with the highest out-of-scope recall whose in-scope accuracy
-// is at most maxDrop below the accuracy with no threshold; ties go to
-// the lower threshold. conf are top-label confidences; oos marks
-// out-of-scope examples; correct marks in-scope examples whose top label
-// is right. It returns 0 (no threshold) when there are no out-of-scope
-// examples to learn from.
-func ChooseThreshold(conf []float64, oos, correct []bool, maxDrop float64) ThresholdPoint {
-	var nIn, nOOS, base int
-	for i := range conf {
-		if oos[i] {
-			nOOS++
+// is at most maxDrop below BaseAccuracy; ties go to the lower threshold.
+// probs[i] are a model's probabilities (in labels order) for a message
+// whose gold label is gold[i] (OOS for out-of-scope messages); a
+// message is flagged when its best in-scope label's probability is below
+// the threshold, as in NewPrediction. Without out-of-scope messages to
+// learn from, the threshold is 0 (none).
+func ChooseThreshold(labels []string, probs [][]float64, gold []string, maxDrop float64) ThresholdPoint {
+	type point struct {
+		conf         float64
+		oos, flagged bool // gold out of scope; flagged by an oos class
+		right        bool // in scope, and the best in-scope label is gold
+	}
+	pts := make([]point, len(probs))
+	var tp ThresholdPoint
+	var base int
+	for i, p := range probs {
+		pr := NewPrediction(labels, p, 0, 0)
+		pts[i] = point{conf: pr.Confidence, oos: gold[i] == OOS, right: gold[i] != OOS && pr.Label == gold[i]}
+		if pts[i].oos {
+			tp.OOS++
 		} else {
-			nIn++
-			if correct[i] {
+			tp.InScope++
+			if pts[i].right {
 				base++
 			}
 		}
 	}
-	if nOOS == 0 || nIn == 0 {
-		return ThresholdPoint{InScopeAccuracy: float64(base) / float64(max(nIn, 1))}
-	}
-	baseAcc := float64(base) / float64(nIn)
-	best := ThresholdPoint{InScopeAccuracy: baseAcc}
-	cands := slices.Clone(conf)
-	slices.Sort(cands)
-	cands = slices.Compact(cands)
-	for _, c := range cands {
-		// Threshold just above c: everything with conf <= c is flagged.
-		t := math.Nextafter(c, 2)
+	tp.BaseAccuracy = float64(base) / float64(max(tp.InScope, 1))
+	eval := func(t float64) (acc, rec float64) {
 		var keep, hit int
-		for i := range conf {
-			flagged := conf[i] < t
-			if oos[i] {
-				if flagged {
-					hit++
-				}
-			} else if correct[i] && !flagged {
+		for _, p := range pts {
+			flagged := p.conf < t
+			if p.oos && flagged {
+				hit++
+			} else if p.right && !flagged {
 				keep++
 			}
 		}
-		acc := float64(keep) / float64(nIn)
-		rec := float64(hit) / float64(nOOS)
-		if baseAcc-acc > maxDrop+1e-12 {
+		return float64(keep) / float64(max(tp.InScope, 1)), float64(hit) / float64(max(tp.OOS, 1))
+	}
+	tp.InScopeAccuracy, tp.OOSRecall = eval(0)
+	if tp.OOS == 0 || tp.InScope == 0 {
+		tp.OOSRecall = 0
+		return tp
+	}
+	cands := make([]float64, len(pts))
+	for i, p := range pts {
+		cands[i] = p.conf
+	}
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	best := tp
+	for _, c := range cands {
+		// Threshold just above c: everything with conf <= c is flagged.
+		t := math.Nextafter(c, 2)
+		acc, rec := eval(t)
+		if tp.BaseAccuracy-acc > maxDrop+1e-12 {
 			break // accuracy only falls as the threshold rises
 		}
 		if rec > best.OOSRecall {
-			best = ThresholdPoint{Threshold: t, InScopeAccuracy: acc, OOSRecall: rec}
+			best.Threshold, best.InScopeAccuracy, best.OOSRecall = t, acc, rec
 		}
 	}
 	return best

@@ -160,10 +160,40 @@ func TestChooseThreshold(t *testing.T) {
 			want: intents.ThresholdPoint{},
 		},
 	}
+	// Each message's best label is "a" with probability conf (the
+	// other four share the rest, never more than conf: every conf here is
+	// at least 0.2); gold is "a" when the answer is right, "b" when it is
+	// wrong, OOS for out-of-scope messages.
+	labels := []string{"a", "b", "c", "d", "e"}
 	for _, tt := range tests {
-		got := intents.ChooseThreshold(tt.conf, tt.oos, tt.correct, tt.maxDrop)
+		var probs [][]float64
+		var gold []string
+		for i, c := range tt.conf {
+			r := (1 - c) / 4
+			probs = append(probs, []float64{c, r, r, r, r})
+			switch {
+			case tt.oos[i]:
+				gold = append(gold, intents.OOS)
+			case tt.correct[i]:
+				gold = append(gold, "a")
+			default:
+				gold = append(gold, "b")
+			}
+		}
+		got := intents.ChooseThreshold(labels, probs, gold, tt.maxDrop)
 		if got.Threshold != tt.want.Threshold || !near(got.InScopeAccuracy, tt.want.InScopeAccuracy) || !near(got.OOSRecall, tt.want.OOSRecall) {
 			t.Errorf("%s: ChooseThreshold(%v, %v, %v, %v) = %+v, want %+v", tt.name, tt.conf, tt.oos, tt.correct, tt.maxDrop, got, tt.want)
 		}
+	}
+
+	// With an oos class: the threshold applies to the best in-scope
+	// label (never oos), whose probability the class lowered.
+	withOOS := []string{"a", intents.OOS}
+	probs := [][]float64{{0.9, 0.1}, {0.55, 0.45}, {0.4, 0.6}, {0.3, 0.7}, {0.52, 0.48}}
+	gold := []string{"a", "a", "a", intents.OOS, intents.OOS}
+	got := intents.ChooseThreshold(withOOS, probs, gold, 0.34)
+	want := intents.ThresholdPoint{Threshold: math.Nextafter(0.52, 2), BaseAccuracy: 1, InScopeAccuracy: 2.0 / 3, OOSRecall: 1, InScope: 3, OOS: 2}
+	if got != want {
+		t.Errorf("ChooseThreshold with an oos class = %+v, want %+v", got, want)
 	}
 }

@@ -42,6 +42,11 @@ type Metrics struct {
 	HasOOS          bool    `json:"-"`
 	InScopeAccuracy float64 `json:"in_scope_accuracy,omitempty"`
 	OOSRecall       float64 `json:"oos_recall,omitempty"`
+	// InScopeLabelAccuracy is the share of in-scope examples whose best
+	// in-scope label is right, flagged or not: the in-scope accuracy with
+	// no out-of-scope detection. InScopeLabelAccuracy - InScopeAccuracy
+	// is what detection costs.
+	InScopeLabelAccuracy float64 `json:"in_scope_label_accuracy,omitempty"`
 }
 
 // ECEBins is the number of confidence bins for the expected calibration error.
@@ -67,7 +72,7 @@ func Evaluate(gold []string, preds []Prediction) Metrics {
 		return c
 	}
 	pairs := map[[2]string]int{}
-	var correct, inN, inCorrect, oosN, oosHit int
+	var correct, inN, inCorrect, inLabel, oosN, oosHit int
 	var bins [ECEBins]struct {
 		n       int
 		conf    float64
@@ -96,6 +101,9 @@ func Evaluate(gold []string, preds []Prediction) Metrics {
 		inN++
 		if d == g {
 			inCorrect++
+		}
+		if p.Label == g {
+			inLabel++
 		}
 		b := min(int(p.Confidence*ECEBins), ECEBins-1)
 		b = max(b, 0)
@@ -137,6 +145,7 @@ func Evaluate(gold []string, preds []Prediction) Metrics {
 	if m.HasOOS {
 		if inN > 0 {
 			m.InScopeAccuracy = float64(inCorrect) / float64(inN)
+			m.InScopeLabelAccuracy = float64(inLabel) / float64(inN)
 		}
 		m.OOSRecall = float64(oosHit) / float64(oosN)
 	}
@@ -162,7 +171,7 @@ func (m Metrics) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "macro-F1      %.4f\n", m.MacroF1)
 	fmt.Fprintf(w, "ECE           %.4f\n", m.ECE)
 	if m.HasOOS {
-		fmt.Fprintf(w, "in-scope acc  %.4f\n", m.InScopeAccuracy)
+		fmt.Fprintf(w, "in-scope acc  %.4f (%.4f without out-of-scope detection)\n", m.InScopeAccuracy, m.InScopeLabelAccuracy)
 		fmt.Fprintf(w, "oos recall    %.4f\n", m.OOSRecall)
 	}
 	fmt.Fprintf(w, "\n%-32s %9s %9s %9s %7s\n", "label", "precision", "recall", "f1", "support")

@@ -2,7 +2,9 @@ package intents
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"slices"
 
 	"github.com/parley-chat/parley/nlp"
 )
@@ -52,4 +54,33 @@ func Gold(d Dataset, labels []string) []int {
 		}
 	}
 	return g
+}
+
+// ClassLabels returns the labels a model trained on d learns, sorted:
+// every label of d, OOS included when d has out-of-scope examples (the
+// model then learns what out-of-scope messages look like; see
+// NewPrediction). It fails when fewer than two in-scope labels remain.
+func ClassLabels(d Dataset) ([]string, error) {
+	labels := d.Labels()
+	n := len(labels)
+	if slices.Contains(labels, OOS) {
+		n--
+	}
+	if n < 2 {
+		return nil, fmt.Errorf("need at least 2 in-scope labels, have %d", n)
+	}
+	return labels, nil
+}
+
+// TuneThreshold chooses the out-of-scope threshold of a model, given
+// its probs function, on validation docs parsed from d (see
+// ChooseThreshold).
+func TuneThreshold(probs func(nlp.Doc) []float64, labels []string, docs []nlp.Doc, d Dataset, maxDrop float64) ThresholdPoint {
+	ps := make([][]float64, len(docs))
+	gold := make([]string, len(docs))
+	for i, doc := range docs {
+		ps[i] = probs(doc)
+		gold[i] = d.Examples[i].Label
+	}
+	return ChooseThreshold(labels, ps, gold, maxDrop)
 }

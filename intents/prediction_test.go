@@ -49,12 +49,29 @@ func TestNewPrediction(t *testing.T) {
 		{"NoAlternatives", 0, 0, intents.Prediction{Label: "b", Confidence: 0.4}},
 		{"BelowThreshold", 1, 0.5, intents.Prediction{Label: "b", Confidence: 0.4, Alternatives: []intents.Scored{{"d", 0.3}}, OutOfScope: true}},
 		{"AtThreshold", 1, 0.4, intents.Prediction{Label: "b", Confidence: 0.4, Alternatives: []intents.Scored{{"d", 0.3}}}},
-		{"NegativeK", -5, 0, intents.Prediction{Label: intents.OOS, OutOfScope: true}},
+		{"NegativeK", -5, 0, intents.Prediction{Label: "b", Confidence: 0.4}},
 	}
 	for _, tt := range tests {
 		got := intents.NewPrediction(labels, probs, tt.k, tt.threshold)
 		if got.Label != tt.want.Label || got.Confidence != tt.want.Confidence || got.OutOfScope != tt.want.OutOfScope || !slices.Equal(got.Alternatives, tt.want.Alternatives) {
 			t.Errorf("%s: NewPrediction(k=%d, threshold=%v) = %+v, want %+v", tt.name, tt.k, tt.threshold, got, tt.want)
+		}
+	}
+	// With an oos class: never the label or an alternative.
+	withOOS := []string{"a", intents.OOS, "c"}
+	for _, tt := range []struct {
+		probs     []float64
+		threshold float64
+		want      intents.Prediction
+	}{
+		{[]float64{0.3, 0.6, 0.1}, 0, intents.Prediction{Label: "a", Confidence: 0.3, Alternatives: []intents.Scored{{"c", 0.1}}}},
+		{[]float64{0.3, 0.6, 0.1}, 0.31, intents.Prediction{Label: "a", Confidence: 0.3, Alternatives: []intents.Scored{{"c", 0.1}}, OutOfScope: true}},
+		{[]float64{0.5, 0.4, 0.1}, 0, intents.Prediction{Label: "a", Confidence: 0.5, Alternatives: []intents.Scored{{"c", 0.1}}}},
+		{[]float64{0.5, 0.4, 0.1}, 0.6, intents.Prediction{Label: "a", Confidence: 0.5, Alternatives: []intents.Scored{{"c", 0.1}}, OutOfScope: true}},
+	} {
+		got := intents.NewPrediction(withOOS, tt.probs, 3, tt.threshold)
+		if got.Label != tt.want.Label || got.Confidence != tt.want.Confidence || got.OutOfScope != tt.want.OutOfScope || !slices.Equal(got.Alternatives, tt.want.Alternatives) {
+			t.Errorf("NewPrediction(%v, %v, threshold %v) = %+v, want %+v", withOOS, tt.probs, tt.threshold, got, tt.want)
 		}
 	}
 	if got := intents.NewPrediction([]string{"a"}, []float64{math.NaN()}, 3, 0); got.Decision() != intents.OOS {
@@ -67,5 +84,35 @@ func TestNewPrediction(t *testing.T) {
 	p.OutOfScope = false
 	if p.Decision() != "b" {
 		t.Errorf("Decision() = %q, want %q", p.Decision(), "b")
+	}
+}
+
+func TestNewSentiment(t *testing.T) {
+	labels := []string{intents.Negative, intents.Neutral, intents.Positive}
+	for _, tc := range []struct {
+		probs []float64
+		want  intents.Sentiment
+	}{
+		{[]float64{0.8, 0.15, 0.05}, intents.Sentiment{Label: intents.Negative, Score: -0.75, Confidence: 0.8}},
+		{[]float64{0.1, 0.2, 0.7}, intents.Sentiment{Label: intents.Positive, Score: 0.6, Confidence: 0.7}},
+		{[]float64{0.3, 0.4, 0.3}, intents.Sentiment{Label: intents.Neutral, Score: 0, Confidence: 0.4}},
+	} {
+		got := intents.NewSentiment(labels, tc.probs)
+		if got.Label != tc.want.Label || math.Abs(got.Score-tc.want.Score) > 1e-12 || got.Confidence != tc.want.Confidence {
+			t.Errorf("NewSentiment(%v) = %+v, want %+v", tc.probs, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		labels []string
+		want   bool
+	}{
+		{labels, true},
+		{[]string{intents.Negative, intents.Positive}, true},
+		{[]string{intents.Negative, intents.Neutral}, false},
+		{[]string{intents.Negative, intents.Positive, "order_status"}, false},
+	} {
+		if got := intents.SentimentLabels(tc.labels); got != tc.want {
+			t.Errorf("SentimentLabels(%v) = %v, want %v", tc.labels, got, tc.want)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package forest
 
 import (
+	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/parley-chat/parley/intents"
@@ -18,95 +20,57 @@ const defaultSmooth = 0.01
 // sharp the rest is.
 var smoothings = []float64{1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1}
 
-// calibrate fits m's smoothing, temperature and class biases, on out-of-bag votes or
-// on c.Validation when given, and chooses its out-of-scope threshold
-// when out-of-scope examples are available (oos, from the training
-// data, or in c.Validation). It returns the header metrics.
-func (c Config) calibrate(m *Model, x *matrix, bags [][]uint64, oos intents.Dataset) map[string]float64 {
-	metrics := map[string]float64{}
+// calibrate fits m's smoothing, temperature and class biases on the
+// out-of-bag votes, and chooses its out-of-scope threshold on
+// c.Validation when given, else on the out-of-bag votes too (when the
+// data has out-of-scope examples). It returns the header metrics.
+//
+// Calibration always uses the out-of-bag votes, even with validation
+// data: they are as honest and there are many more of them, and the
+// class biases (one per label) fitted on a small validation set overfit
+// it, which then also misleads an ensemble weighing members on it.
+func (c Config) calibrate(m *Model, x *matrix, bags [][]uint64) map[string]float64 {
 	workers := c.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	labels := m.header.Labels
 	oob := oobVotes(m.trees, x, bags, workers)
 	var votes [][]float64
 	var gold []int
+	var goldLabels []string
 	var right int
 	for i, v := range oob {
 		if v != nil {
 			votes = append(votes, v)
 			gold = append(gold, int(x.y[i]))
+			goldLabels = append(goldLabels, labels[x.y[i]])
 			if best := intents.TopK(v, 1); len(best) > 0 && best[0] == int(x.y[i]) {
 				right++
 			}
 		}
 	}
-	metrics["oob_accuracy"] = float64(right) / float64(max(len(votes), 1))
-
-	// Out-of-scope examples (gold -1) were never in any bootstrap, so
-	// the whole forest's votes are as honest as out-of-bag ones.
-	cal := oos
-	if len(c.Validation.Examples) > 0 {
-		cal = c.Validation.Concat(oos)
-		votes, gold = nil, nil
-	}
-	// Messages with no known features get the prior, not votes (see
-	// Probs); nil votes stand for them.
-	calGold := intents.Gold(cal, m.header.Labels)
-	for i, doc := range intents.Parse(cal) {
-		var v []float64
-		if f := m.vec.Transform(doc); len(f.Idx) > 0 {
-			v = m.votes(f, nil)
-		}
-		votes = append(votes, v)
-		gold = append(gold, calGold[i])
-	}
-	var inVotes [][]float64
-	var inGold []int
-	for i, g := range gold {
-		if g >= 0 && votes[i] != nil {
-			inVotes = append(inVotes, votes[i])
-			inGold = append(inGold, g)
-		}
-	}
-	if len(inVotes) == 0 {
+	metrics := map[string]float64{"oob_accuracy": float64(right) / float64(max(len(votes), 1))}
+	if len(votes) == 0 {
 		return metrics
 	}
-	m.smooth, m.temp = fitCalibration(inVotes, inGold, workers)
-	m.temp, m.bias = fitScaling(logVotes(inVotes, m.smooth), inGold, m.temp, workers)
+	m.smooth, m.temp = fitCalibration(votes, gold, workers)
+	m.temp, m.bias = fitScaling(logVotes(votes, m.smooth), gold, m.temp, workers)
 
-	conf := make([]float64, len(votes))
-	isOOS := make([]bool, len(votes))
-	correct := make([]bool, len(votes))
-	right = 0
-	p := make([]float64, m.nClass)
-	var inScope int
+	probs := make([][]float64, len(votes))
 	for i, v := range votes {
-		if v != nil {
-			m.calibrated(append(p[:0], v...))
-		} else {
-			copy(p, m.prior)
-		}
-		isOOS[i] = gold[i] < 0
-		if best := intents.TopK(p, 1); len(best) > 0 {
-			conf[i], correct[i] = p[best[0]], best[0] == gold[i]
-		}
-		if !isOOS[i] {
-			inScope++
-		}
-		if correct[i] {
-			right++
+		probs[i] = m.calibrated(slices.Clone(v))
+	}
+	if val := c.Validation; len(val.Examples) > 0 {
+		probs, goldLabels = nil, nil
+		for i, doc := range intents.Parse(val) {
+			probs = append(probs, m.Probs(doc))
+			goldLabels = append(goldLabels, val.Examples[i].Label)
 		}
 	}
-	if len(c.Validation.Examples) > 0 {
-		metrics["heldout_accuracy"] = float64(right) / float64(max(inScope, 1))
-	}
-	tp := intents.ChooseThreshold(conf, isOOS, correct, c.MaxOOSDrop)
+	tp := intents.ChooseThreshold(labels, probs, goldLabels, c.MaxOOSDrop)
 	m.header.Threshold = tp.Threshold
-	if tp.Threshold > 0 {
-		metrics["heldout_oos_recall"] = tp.OOSRecall
-		metrics["heldout_in_scope_accuracy"] = tp.InScopeAccuracy
-	}
+	maps.Copy(metrics, tp.Metrics())
 	return metrics
 }
 

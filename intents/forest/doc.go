@@ -23,9 +23,10 @@
 // smoothing s, from a small grid, and the temperature T, from
 // intents.FitTemperature, minimize the negative log-likelihood of the
 // out-of-bag votes (each training example voted on only by the trees
-// that did not see it), or of Config.Validation when given. Out-of-scope
-// examples (label intents.OOS) are never a class; with them, the
-// out-of-scope threshold is chosen by intents.ChooseThreshold.
+// that did not see it); the out-of-scope threshold is chosen by
+// intents.ChooseThreshold on Config.Validation when given, else on the
+// out-of-bag votes (when the data has out-of-scope examples, label
+// intents.OOS).
 //
 // Payload format (after the artifact header, see intents.WriteArtifact;
 // lists are a uint32 length then the values, all little-endian):

@@ -35,8 +35,9 @@ type Config struct {
 	// Workers grows that many trees at once (0: GOMAXPROCS). The model
 	// does not depend on it.
 	Workers int `json:"-"`
-	// Validation, when it has examples, calibrates the model instead of
-	// the out-of-bag predictions.
+	// Validation, when it has examples, chooses the out-of-scope
+	// threshold instead of the out-of-bag predictions (calibration always
+	// uses those).
 	Validation intents.Dataset `json:"-"`
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger `json:"-"`
@@ -112,8 +113,8 @@ func (c Config) FitModel(ctx context.Context, d intents.Dataset, seed uint64) (i
 	return c.Fit(ctx, d, seed)
 }
 
-// Fit trains a forest on d. Examples labelled intents.OOS are not a
-// class: they only help choose the out-of-scope threshold. If ctx is
+// Fit trains a forest on d. Examples labelled intents.OOS, if any, are
+// a class of their own (see intents.ClassLabels). If ctx is
 // cancelled while trees grow, Fit stops after the trees in progress and
 // returns an error wrapping ctx.Err().
 func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model, error) {
@@ -122,14 +123,11 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 	}
 	log := c.logger()
 	start := time.Now()
-	inScope := d.Filter(func(e intents.Example) bool { return e.Label != intents.OOS })
-	labels := inScope.Labels()
-	if len(labels) < 2 {
-		return nil, fmt.Errorf("forest: need at least 2 labels, have %d", len(labels))
+	labels, err := intents.ClassLabels(d)
+	if err != nil {
+		return nil, fmt.Errorf("forest: %w", err)
 	}
-	oos := d.Filter(func(e intents.Example) bool { return e.Label == intents.OOS })
-
-	docs := intents.Parse(inScope)
+	docs := intents.Parse(d)
 	vec, err := nlp.FitVectorizer(c.Features, docs)
 	if err != nil {
 		return nil, fmt.Errorf("forest: %w", err)
@@ -138,7 +136,7 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 	for i, doc := range docs {
 		rows[i] = vec.Transform(doc)
 	}
-	gold := intents.Gold(inScope, labels)
+	gold := intents.Gold(d, labels)
 	y := make([]int32, len(gold))
 	prior := make([]float64, len(labels))
 	for i, g := range gold {
@@ -162,7 +160,7 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 		trees:  ts,
 		nClass: len(labels),
 	}
-	metrics := c.calibrate(m, x, bags, oos)
+	metrics := c.calibrate(m, x, bags)
 	log.Info("forest calibrated", "temperature", m.temp, "smoothing", m.smooth, "oos_threshold", m.header.Threshold, "oob_accuracy", metrics["oob_accuracy"])
 
 	cfg, _ := json.Marshal(c)

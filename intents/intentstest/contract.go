@@ -13,6 +13,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -211,6 +212,46 @@ func Run(t *testing.T, f Family, root string) {
 					t.Errorf("Decode(version 99) = %v, want ErrVersion", err)
 				}
 			})
+		}
+	})
+
+	t.Run("OutOfScopeClass", func(t *testing.T) {
+		// Out-of-scope training examples make a class that predictions
+		// never name; it lowers the in-scope confidence of messages like
+		// them (the threshold, chosen on validation data, flags them).
+		oosTrain, err := intents.LoadFile(filepath.Join(root, "testdata/intents/tiny_oos.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mo, err := f.Fit(ctx, train.Concat(oosTrain), seed)
+		if err != nil {
+			t.Fatalf("Fit with out-of-scope examples: %v", err)
+		}
+		labels := mo.Header().Labels
+		oos := slices.Index(labels, intents.OOS)
+		if oos < 0 {
+			t.Fatalf("labels %v lack %q", labels, intents.OOS)
+		}
+		var won, oosN int
+		for _, e := range test.Examples {
+			d, err := nlp.Parse(e.Text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mo.Predict(d)
+			if p.Label == intents.OOS || slices.ContainsFunc(p.Alternatives, func(s intents.Scored) bool { return s.Label == intents.OOS }) {
+				t.Errorf("%q: prediction %+v names %q", e.Text, p, intents.OOS)
+			}
+			if e.Label == intents.OOS {
+				oosN++
+				if top := intents.TopK(mo.Probs(d), 1); len(top) == 1 && top[0] == oos {
+					won++
+				}
+			}
+		}
+		t.Logf("out-of-scope test messages most probably oos: %d of %d", won, oosN)
+		if won == 0 {
+			t.Errorf("no out-of-scope test message has oos as its most probable label")
 		}
 	})
 

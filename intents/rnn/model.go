@@ -11,7 +11,8 @@
 //	shape       uint32 dim, uint32 hidden, uint32 classes, uint8 bidirectional
 //	embeddings  int32s: the rows that are not all zero, increasing;
 //	            float32s: those rows' values, dim per row
-//	per direction  float32s wx (dim x 3H), wh (H x 3H), b (3H)
+//	per direction  float32s wx (3 x dim x H), wh (3 x H x H), b (3 x H):
+//	            gates z, r, n in that order, each matrix row-major
 //	output      float32s wo (features x classes), bo (classes)
 //	temperature float64
 package rnn

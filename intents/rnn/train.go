@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -101,8 +102,8 @@ func (c Config) FitModel(ctx context.Context, d intents.Dataset, seed uint64) (i
 
 // Fit trains a GRU classifier on d with gorgonia: mini-batches bucketed
 // by length, early stopping on held-out data, calibrated by temperature
-// scaling on the same held-out data. Examples labelled intents.OOS only
-// help choose the out-of-scope threshold.
+// scaling on the same held-out data. Examples labelled intents.OOS, if
+// any, are a class of their own (see intents.ClassLabels).
 func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -112,17 +113,14 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 		log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	inScope := d.Filter(func(e intents.Example) bool { return e.Label != intents.OOS })
-	labels := inScope.Labels()
-	if len(labels) < 2 {
-		return nil, fmt.Errorf("rnn: need at least 2 labels, have %d", len(labels))
+	labels, err := intents.ClassLabels(d)
+	if err != nil {
+		return nil, fmt.Errorf("rnn: %w", err)
 	}
-	oos := d.Filter(func(e intents.Example) bool { return e.Label == intents.OOS })
-	fitData, val := inScope, c.Validation
+	fitData, val := d, c.Validation
 	if len(val.Examples) == 0 && c.HoldOut > 0 {
-		fitData, val = intents.Split(inScope, c.HoldOut, seed)
+		fitData, val = intents.Split(d, c.HoldOut, seed)
 	}
-	val = val.Concat(oos)
 
 	fitDocs := intents.Parse(fitData)
 	voc := newVocab(fitDocs, c.MinCount, c.Buckets, c.MinN, c.MaxN)
@@ -181,21 +179,9 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 			}
 		}
 		m.temp = intents.FitTemperature(logits, gold)
-		var conf []float64
-		var isOOS, correct []bool
-		for i, doc := range valDocs {
-			p := m.Probs(doc)
-			top := intents.TopK(p, 1)[0]
-			conf = append(conf, p[top])
-			isOOS = append(isOOS, valGold[i] < 0)
-			correct = append(correct, top == valGold[i])
-		}
-		tp := intents.ChooseThreshold(conf, isOOS, correct, c.MaxOOSDrop)
+		tp := intents.TuneThreshold(m.Probs, labels, valDocs, val, c.MaxOOSDrop)
 		m.header.Threshold = tp.Threshold
-		metrics["heldout_accuracy"] = best.acc
-		if tp.Threshold > 0 {
-			metrics["heldout_oos_recall"] = tp.OOSRecall
-		}
+		maps.Copy(metrics, tp.Metrics())
 		log.Info("rnn calibrated", "best_epoch", best.epoch, "temperature", m.temp, "oos_threshold", tp.Threshold)
 	}
 	m.net.compact()
@@ -237,9 +223,11 @@ func newNet(c Config, rows, classes int, r *rand.Rand) *net {
 		return w
 	}
 	for d := range dirs {
-		n.wx[d] = glorot(c.Dim, 3*c.Hidden)
-		n.wh[d] = glorot(c.Hidden, 3*c.Hidden)
-		n.b[d] = make([]float32, 3*c.Hidden)
+		for range gates {
+			n.wx[d] = append(n.wx[d], glorot(c.Dim, c.Hidden)...)
+			n.wh[d] = append(n.wh[d], glorot(c.Hidden, c.Hidden)...)
+		}
+		n.b[d] = make([]float32, gates*c.Hidden)
 	}
 	n.wo = glorot(n.features(), classes)
 	n.bo = make([]float32, classes)
@@ -381,11 +369,28 @@ func (tr *trainer) epoch(ctx context.Context, data []example, r *rand.Rand) (flo
 
 // step trains on one mini-batch.
 func (tr *trainer) step(g *graph, data []example, idx []int, r *rand.Rand) (float32, error) {
+	kept := tr.load(g, data, idx, r)
+	loss, err := g.run()
+	if err != nil {
+		return 0, err
+	}
+	dx, err := g.inputGrad()
+	if err != nil {
+		return 0, err
+	}
+	err = tr.update(g, data, idx, kept, dx)
+	g.clearInputGrad()
+	return loss, err
+}
+
+// load writes the mini-batch idx into g's input tensors, drawing word
+// and feature dropout from r. It reports which tokens' embeddings were
+// used (kept[b][t]), for the sparse embedding update.
+func (tr *trainer) load(g *graph, data []example, idx []int, r *rand.Rand) (kept [][]bool) {
 	n := tr.n
 	dim, h, F := n.dim, n.hidden, n.features()
 	x := g.xT.Data().([]float32)
 	mask := g.maskT.Data().([]float32)
-	keep := g.keepT.Data().([]float32)
 	avg := g.avgT.Data().([]float32)
 	drop := g.dropT.Data().([]float32)
 	y := g.yT.Data().([]float32)
@@ -393,12 +398,7 @@ func (tr *trainer) step(g *graph, data []example, idx []int, r *rand.Rand) (floa
 	clear(mask)
 	clear(avg)
 	clear(y)
-	for i := range keep {
-		keep[i] = 1
-	}
-	// kept[b][t] records which tokens' embeddings were used, for the
-	// sparse update.
-	kept := make([][]bool, len(idx))
+	kept = make([][]bool, len(idx))
 	for b, i := range idx {
 		rows := data[i].enc.rows
 		length := min(len(rows), g.steps)
@@ -408,7 +408,6 @@ func (tr *trainer) step(g *graph, data []example, idx []int, r *rand.Rand) (floa
 			off := (t*g.batch + b)
 			for k := range h {
 				mask[off*h+k] = 1
-				keep[off*h+k] = 0
 				avg[off*h+k] = inv
 			}
 			if r.Float64() < tr.c.WordDropout {
@@ -433,16 +432,15 @@ func (tr *trainer) step(g *graph, data []example, idx []int, r *rand.Rand) (floa
 			drop[i] = 0
 		}
 	}
-	loss, err := g.run()
-	if err != nil {
-		return 0, err
-	}
-	dx, err := g.inputGrad()
-	if err != nil {
-		return 0, err
-	}
-	// Scatter the input gradient to the embedding rows before the solver
-	// step (which zeroes gradients), then apply sparse Adagrad.
+	return kept
+}
+
+// update applies one optimizer step from the gradients of the last run:
+// the input gradient dx is scattered to the embedding rows, which get
+// sparse Adagrad, before the solver updates the dense parameters (its
+// step zeroes their gradients).
+func (tr *trainer) update(g *graph, data []example, idx []int, kept [][]bool, dx []float32) error {
+	n, dim := tr.n, tr.n.dim
 	clear(tr.grad)
 	for b, i := range idx {
 		for t, used := range kept[b] {
@@ -481,7 +479,7 @@ func (tr *trainer) step(g *graph, data []example, idx []int, r *rand.Rand) (floa
 		}
 	}
 	if err := tr.solver.Step(G.NodesToValueGrads(g.params)); err != nil {
-		return 0, fmt.Errorf("rnn solver step: %w", err)
+		return fmt.Errorf("rnn solver step: %w", err)
 	}
-	return loss, nil
+	return nil
 }

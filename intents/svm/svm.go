@@ -116,29 +116,24 @@ func (c Config) FitModel(ctx context.Context, d intents.Dataset, seed uint64) (i
 	return c.Fit(ctx, d, seed)
 }
 
-// Fit trains an SVM on d. Examples labelled intents.OOS are not a class:
-// they join the calibration data to choose the out-of-scope threshold.
+// Fit trains an SVM on d. Examples labelled intents.OOS, if any, are a
+// class of their own (see intents.ClassLabels).
 func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	log := c.logger()
 	start := time.Now()
-	inScope := d.Filter(func(e intents.Example) bool { return e.Label != intents.OOS })
-	labels := inScope.Labels()
-	if len(labels) < 2 {
-		return nil, fmt.Errorf("svm: need at least 2 labels, have %d", len(labels))
+	labels, err := intents.ClassLabels(d)
+	if err != nil {
+		return nil, fmt.Errorf("svm: %w", err)
 	}
-	oos := d.Filter(func(e intents.Example) bool { return e.Label == intents.OOS })
-
 	// Calibration data: the given validation set, or a held-out share.
-	cal, fitData, refit := c.Validation, inScope, false
+	cal, fitData, refit := c.Validation, d, false
 	if len(cal.Examples) == 0 && c.HoldOut > 0 {
-		fitData, cal = intents.Split(inScope, c.HoldOut, seed)
+		fitData, cal = intents.Split(d, c.HoldOut, seed)
 		refit = true
 	}
-	cal = cal.Concat(oos)
-
 	m, err := c.train(ctx, fitData, labels, seed)
 	if err != nil {
 		return nil, err
@@ -159,17 +154,18 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 			}
 		}
 		m.temp = intents.FitTemperature(scores, golds)
-		m.header.Threshold, metrics = calibrationMetrics(m, docs, gold, c.MaxOOSDrop)
+		tp := intents.TuneThreshold(m.Probs, labels, docs, cal, c.MaxOOSDrop)
+		m.header.Threshold, metrics = tp.Threshold, tp.Metrics()
 		log.Info("svm calibrated", "examples", len(cal.Examples), "temperature", m.temp, "oos_threshold", m.header.Threshold)
 	}
 	if refit {
-		full, err := c.train(ctx, inScope, labels, seed)
+		full, err := c.train(ctx, d, labels, seed)
 		if err != nil {
 			return nil, err
 		}
 		full.temp, full.header.Threshold = m.temp, m.header.Threshold
 		m = full
-		log.Info("svm refit on all training data", "examples", len(inScope.Examples), "elapsed", time.Since(start).Round(time.Millisecond))
+		log.Info("svm refit on all training data", "examples", len(d.Examples), "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	cfg, _ := json.Marshal(c)
 	m.header.Config = cfg
@@ -179,40 +175,6 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 	m.header.Metrics = metrics
 	m.header.Metrics["train_seconds"] = time.Since(start).Seconds()
 	return m, nil
-}
-
-// calibrationMetrics chooses the out-of-scope threshold and reports
-// held-out accuracy for the header.
-func calibrationMetrics(m intents.Model, docs []nlp.Doc, gold []int, maxDrop float64) (float64, map[string]float64) {
-	var conf []float64
-	var isOOS, correct []bool
-	var n, right int
-	for i, doc := range docs {
-		p := m.Probs(doc)
-		best := intents.TopK(p, 1)
-		c := 0.0
-		ok := false
-		if len(best) > 0 {
-			c = p[best[0]]
-			ok = best[0] == gold[i]
-		}
-		conf = append(conf, c)
-		isOOS = append(isOOS, gold[i] < 0)
-		correct = append(correct, ok)
-		if gold[i] >= 0 {
-			n++
-			if ok {
-				right++
-			}
-		}
-	}
-	tp := intents.ChooseThreshold(conf, isOOS, correct, maxDrop)
-	met := map[string]float64{"heldout_accuracy": float64(right) / float64(max(n, 1))}
-	if tp.Threshold > 0 {
-		met["heldout_oos_recall"] = tp.OOSRecall
-		met["heldout_in_scope_accuracy"] = tp.InScopeAccuracy
-	}
-	return tp.Threshold, met
 }
 
 func (c Config) train(ctx context.Context, d intents.Dataset, labels []string, seed uint64) (*Model, error) {
