@@ -24,12 +24,18 @@ const maxRowsPerToken = 48
 // maxTokens bounds the tokens of one message the network reads.
 const maxTokens = 64
 
-func newVocab(docs []nlp.Doc, minCount, buckets, minN, maxN int) *vocab {
+// newVocab gives a row to each word seen at least minCount times in
+// docs, and to the extra words (pretrained vectors' most frequent ones,
+// so that words the training data lacks still mean something).
+func newVocab(docs []nlp.Doc, minCount, buckets, minN, maxN int, extra []string) *vocab {
 	counts := map[string]int{}
 	for _, d := range docs {
 		for _, t := range d.Tokens {
 			counts[nlp.FeatureForm(t.Text)]++
 		}
+	}
+	for _, w := range extra {
+		counts[nlp.FeatureForm(w)] = max(counts[nlp.FeatureForm(w)], minCount)
 	}
 	var words []string
 	for w, c := range counts {

@@ -2,10 +2,12 @@ package rnn
 
 import (
 	"math"
+	"os"
 	"slices"
 	"testing"
 
 	"github.com/parley-chat/parley/intents"
+	"github.com/parley-chat/parley/nlp"
 )
 
 // testNet returns a small network with random weights and embeddings
@@ -178,5 +180,44 @@ func TestInputGradDoesNotAccumulate(t *testing.T) {
 			t.Fatalf("run %d: input gradient %v, first run %v", run, dx[:6], first[:6])
 		}
 		g.clearInputGrad()
+	}
+}
+
+// Pretrained vectors start the composed vectors of the words they have
+// (a word's row plus its n-gram rows, averaged) at the pretrained values.
+func TestInitPretrained(t *testing.T) {
+	f, err := os.Open("../../testdata/vectors/tiny.vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := nlp.ReadVectors(f, "tiny.vec", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := nlp.Parse("where is my order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.Dim, c.Buckets = v.Dim, 100
+	voc := newVocab([]nlp.Doc{doc}, 1, c.Buckets, c.MinN, c.MaxN, v.Words[:2])
+	if _, ok := voc.words["the"]; !ok {
+		t.Fatalf("vocabulary %v lacks the pretrained word %q", voc.words, "the")
+	}
+	n := newNet(c, voc.rows(), 2, intents.NewRand(1))
+	if found := n.initPretrained(voc, v); found != 2 {
+		t.Errorf("initPretrained found %d words, want 2 (the, order)", found)
+	}
+	for _, w := range []string{"the", "order"} {
+		want, _ := v.Lookup(w)
+		got := make([]float32, n.dim)
+		n.embed(got, voc.tokenRows(nil, w))
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+				t.Errorf("%q: composed vector %v, want %v", w, got, want)
+				break
+			}
+		}
 	}
 }

@@ -52,6 +52,12 @@ type Config struct {
 	// calibration and the out-of-scope threshold when Validation is empty.
 	HoldOut    float64 `json:"hold_out"`
 	MaxOOSDrop float64 `json:"max_oos_drop"`
+	// Pretrained, when set, initializes the rows of words it has (its
+	// Dim must equal Dim), and its first PretrainedWords words join the
+	// vocabulary; PretrainedName records where they came from.
+	Pretrained      *nlp.Vectors `json:"-"`
+	PretrainedWords int          `json:"pretrained_words,omitempty"`
+	PretrainedName  string       `json:"pretrained,omitempty"`
 	// Validation, when it has examples, replaces the held-out share.
 	Validation intents.Dataset `json:"-"`
 	Logger     *slog.Logger    `json:"-"`
@@ -91,6 +97,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("rnn: dropout must be in [0, 1)")
 	case c.HoldOut < 0 || c.HoldOut >= 1:
 		return fmt.Errorf("rnn: hold-out %v not in [0, 1)", c.HoldOut)
+	case c.Pretrained != nil && c.Pretrained.Dim != c.Dim:
+		return fmt.Errorf("rnn: pretrained vectors have %d dimensions, the embeddings %d", c.Pretrained.Dim, c.Dim)
+	case c.PretrainedWords < 0:
+		return fmt.Errorf("rnn: pretrained words %d < 0", c.PretrainedWords)
 	}
 	return nil
 }
@@ -123,9 +133,17 @@ func (c Config) Fit(ctx context.Context, d intents.Dataset, seed uint64) (*Model
 	}
 
 	fitDocs := intents.Parse(fitData)
-	voc := newVocab(fitDocs, c.MinCount, c.Buckets, c.MinN, c.MaxN)
+	var extra []string
+	if c.Pretrained != nil {
+		extra = c.Pretrained.Words[:min(c.PretrainedWords, c.Pretrained.Len())]
+	}
+	voc := newVocab(fitDocs, c.MinCount, c.Buckets, c.MinN, c.MaxN, extra)
 	r := intents.NewRand(seed)
 	n := newNet(c, voc.rows(), len(labels), r)
+	if c.Pretrained != nil {
+		found := n.initPretrained(voc, c.Pretrained)
+		log.Info("rnn pretrained vectors", "name", c.PretrainedName, "words", len(voc.words), "found", found)
+	}
 	m := &Model{
 		header: intents.Header{Kind: Kind, Labels: labels, Created: time.Now().UTC()},
 		voc:    voc, net: n, temp: 1,
@@ -232,6 +250,27 @@ func newNet(c Config, rows, classes int, r *rand.Rand) *net {
 	n.wo = glorot(n.features(), classes)
 	n.bo = make([]float32, classes)
 	return n
+}
+
+// initPretrained sets the row of each vocabulary word that v has so
+// that the word's composed vector (the mean of its row and its n-gram
+// rows, which start at zero) starts as the pretrained vector. It returns
+// how many words it found.
+func (n *net) initPretrained(voc *vocab, v *nlp.Vectors) int {
+	found := 0
+	for w, row := range voc.words {
+		vec, ok := v.Lookup(w)
+		if !ok {
+			continue
+		}
+		found++
+		k := float32(len(voc.tokenRows(nil, w)))
+		e := n.emb[int(row)*n.dim : int(row)*n.dim+n.dim]
+		for i, x := range vec {
+			e[i] = x * k
+		}
+	}
+	return found
 }
 
 func (n *net) clone() *net {
