@@ -35,6 +35,12 @@ var depsPolicy = map[string]struct {
 	"intents/forest":      {project: []string{"intents", "nlp", "nlp/binio"}},
 	"intents/rnn":         {project: []string{"intents", "nlp", "nlp/binio"}, external: []string{"gorgonia.org/", "gonum.org/v1/gonum/blas"}},
 	"intents/ensemble":    {project: []string{"intents", "intents/svm", "intents/forest", "intents/rnn", "nlp", "nlp/binio"}},
+	"crm":                 {project: []string{"nlp"}},
+	"crm/crmtest":         {project: []string{"crm", "nlp"}},
+	"crm/sqlite":          {project: []string{"crm", "nlp"}, external: []string{"modernc.org/sqlite"}},
+	"crm/segment":         {project: []string{"crm"}, external: []string{"gonum.org/v1/gonum/"}},
+	"crm/conversion":      {project: []string{"crm"}, external: []string{"gonum.org/v1/gonum/"}},
+	"crm/demo":            {project: []string{"crm"}},
 	"cmd/parley":          {project: []string{"*"}, external: []string{"*"}},
 }
 

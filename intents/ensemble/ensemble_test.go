@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley/intents/ensemble"
 	"github.com/parley-chat/parley/intents/intentstest"
 	"github.com/parley-chat/parley/intents/svm"
+	"github.com/parley-chat/parley/nlp"
 )
 
 // smallConfig keeps the suite fast on the tiny fixture.
@@ -102,4 +103,13 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: Fit succeeded, want an error", name)
 		}
 	}
+}
+
+func mustDoc(tb testing.TB, text string) nlp.Doc {
+	tb.Helper()
+	d, err := nlp.Parse(text)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// run calls Main as the binary would and returns its exit code and output.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const (
+	tinyTrain = "../../testdata/intents/tiny_train.csv"
+	tinyTest  = "../../testdata/intents/tiny_test.csv"
+	dataDir   = "../../testdata/data/"
+)
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 0, "Commands:"},
+		{[]string{"help"}, 0, "Commands:"},
+		{[]string{"nonsense"}, 2, `unknown command "nonsense"`},
+		{[]string{"train"}, 2, "Usage: parley train"},
+		{[]string{"eval", "--train", tinyTrain}, 2, "Usage: parley eval"},
+		{[]string{"predict"}, 2, "Usage: parley predict"},
+		{[]string{"data"}, 2, "Usage: parley data"},
+		{[]string{"train", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"eval", "--train", tinyTrain, "--folds", "1"}, 1, "need at least 2"},
+		{[]string{"train", "--data", tinyTrain, "--model", "bayes", "--out", os.DevNull}, 1, `unknown model family "bayes"`},
+	} {
+		code, out, errOut := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("parley %v: exit %d, output %q; want exit %d and %q", tc.args, code, out+errOut, tc.code, tc.want)
+		}
+	}
+}
+
+// Train a model, then use it: predict, and the file is a valid model.
+func TestTrainPredict(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "tiny.model")
+	code, out, errOut := run(t, "train", "-q", "--data", tinyTrain, "--model", "svm", "--out", model)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "trained svm on 60 examples, 8 labels") || !strings.Contains(out, "wrote "+model) {
+		t.Errorf("train output %q lacks the summary", out)
+	}
+	code, out, errOut = run(t, "predict", "--model", model, "--json", "where is my order 48213?")
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, errOut)
+	}
+	var a analysis
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatalf("predict --json output %q: %v", out, err)
+	}
+	if a.Intent.Label != "order_status" || a.Model != "svm" || a.Sentiment.Label == "" {
+		t.Errorf("predict = %+v, want order_status from the svm, with a sentiment", a)
+	}
+	if len(a.Entities) != 1 || a.Entities[0].Kind != "order_id" || a.Entities[0].Value != "48213" {
+		t.Errorf("entities %+v, want the order id 48213", a.Entities)
+	}
+	// The text form says the same.
+	code, out, _ = run(t, "predict", "--model", model, "where is my order 48213?")
+	if code != 0 || !strings.Contains(out, "intent        order_status") || !strings.Contains(out, `order_id "48213"`) {
+		t.Errorf("predict (text): exit %d, output %q", code, out)
+	}
+	// Bad input: a clear error, no panic.
+	for _, text := range []string{"", "   ", strings.Repeat("a", 9000)} {
+		if code, _, errOut := run(t, "predict", "--model", model, text); code != 1 || !strings.Contains(errOut, "cannot classify") {
+			t.Errorf("predict %.20q: exit %d, stderr %q; want 1 and a clear error", text, code, errOut)
+		}
+	}
+	// A corrupt model file is an error that names the file.
+	bad := filepath.Join(t.TempDir(), "bad.model")
+	b, _ := os.ReadFile(model)
+	os.WriteFile(bad, b[:len(b)/2], 0o644)
+	if code, _, errOut := run(t, "predict", "--model", bad, "hello"); code != 1 || !strings.Contains(errOut, bad) || !strings.Contains(errOut, "corrupt") {
+		t.Errorf("predict with a truncated model: exit %d, stderr %q", code, errOut)
+	}
+	// Train from a directory of data files.
+	dir := t.TempDir()
+	for _, f := range []string{tinyTrain, "../../testdata/intents/tiny_oos.csv"} {
+		b, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+	}
+	if code, out, errOut := run(t, "train", "-q", "--data", dir, "--model", "svm", "--out", model); code != 0 || !strings.Contains(out, "70 examples, 9 labels") {
+		t.Errorf("train --data DIR: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+func TestPredictBuiltin(t *testing.T) {
+	code, out, errOut := run(t, "predict", "--json", "where is my order A-771204, this is ridiculous, two weeks late")
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, errOut)
+	}
+	var a analysis
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Intent.Label != "order_status" || a.Model != "ensemble" || a.Sentiment.Label != "negative" || a.Sentiment.Score > -0.5 {
+		t.Errorf("built-in predict = %+v, want order_status from the ensemble, clearly negative", a)
+	}
+	if code, out, _ := run(t, "predict", "--json", "who won the world cup in 2018"); code != 0 || !strings.Contains(out, `"out_of_scope": true`) {
+		t.Errorf("an out-of-scope question: exit %d, %s", code, out)
+	}
+}
+
+func TestEvalJSON(t *testing.T) {
+	for _, args := range [][]string{
+		{"--test", tinyTest},
+		{"--folds", "3"},
+	} {
+		code, out, errOut := run(t, append([]string{"eval", "--train", tinyTrain, "--model", "svm", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("eval %v: exit %d: %s", args, code, errOut)
+		}
+		var res map[string]any
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("eval %v: %v in %q", args, err, out)
+		}
+		want := []string{"accuracy", "macro_f1", "ece", "train_seconds", "predict_p50_us", "predict_p99_us", "peak_rss_mb"}
+		if args[0] == "--test" {
+			want = append(want, "in_scope_accuracy", "oos_recall", "in_scope_label_accuracy") // the test file has oos
+		}
+		for _, k := range want {
+			if _, ok := res[k]; !ok {
+				t.Errorf("eval %v --json lacks %q: %s", args, k, out)
+			}
+		}
+		if acc, _ := res["accuracy"].(float64); acc < 0.5 {
+			t.Errorf("eval %v: accuracy %v", args, acc)
+		}
+	}
+}
+
+func TestData(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		code int
+		want string
+	}{
+		{"good.csv", 0, "0 conflicts"},
+		{"nlu.yml", 0, "labels"},
+		{"bad_quote.csv", 1, "bad_quote.csv:"},
+		{"invalid_utf8.csv", 1, "invalid UTF-8"},
+		{"bad_json.jsonl", 1, "bad_json.jsonl:"},
+		{"syntax.yml", 1, "syntax.yml:"},
+		{"data.txt", 1, "unknown format"},
+		{"missing.csv", 1, "no such file"},
+	} {
+		code, out, errOut := run(t, "data", dataDir+tc.file)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("parley data %s: exit %d, output %q; want exit %d and %q", tc.file, code, out+errOut, tc.code, tc.want)
+		}
+	}
+	// Conflicting labels are reported with both lines and fail the check.
+	f := filepath.Join(t.TempDir(), "conflict.csv")
+	os.WriteFile(f, []byte("text,label\nwhere is my order,order_status\nWhere is my order,cancel_order\n"), 0o644)
+	code, out, _ := run(t, "data", "--counts", f)
+	if code != 1 || !strings.Contains(out, "conflict.csv:2 (order_status) "+f+":3 (cancel_order)") || !strings.Contains(out, "order_status") {
+		t.Errorf("data on a conflict: exit %d, output %q", code, out)
+	}
+}
+
+// TestServe drives the server over HTTP with the built-in models.
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	cmd := &serveCommand{stdout: io.Discard, stderr: &logs, listening: func(a string) { addrc <- a }}
+	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0"}) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+
+	post := func(body string) (int, map[string]any) {
+		resp, err := http.Post(base+"/api/v1/nlu", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	status, v := post(`{"text": "hi, where is my parcel? order 20459871"}`)
+	intent, _ := v["intent"].(map[string]any)
+	if status != 200 || intent["label"] != "order_status" {
+		t.Errorf("POST /api/v1/nlu: %d %v, want 200 and order_status", status, v)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`not json`, 400},
+		{`{"text": "x", "extra": 1}`, 400},
+		{`{"text": ""}`, 422},
+		{`{"text": "` + strings.Repeat("a", 9000) + `"}`, 413},
+		{`{"text": "` + strings.Repeat("a", 70000) + `"}`, 413},
+	} {
+		status, v := post(tc.body)
+		if status != tc.status || v["error"] == nil {
+			t.Errorf("POST %.30q: %d %v, want %d with an error", tc.body, status, v, tc.status)
+		}
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /healthz: %v %v", resp, err)
+	}
+	resp, err = http.Get(base + "/api/v1/nlu")
+	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /api/v1/nlu: %v %v, want 405", resp, err)
+	}
+}
