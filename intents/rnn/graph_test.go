@@ -221,3 +221,24 @@ func TestInitPretrained(t *testing.T) {
 		}
 	}
 }
+
+// Embed returns exactly the pooled features the output layer reads.
+func TestEmbedIsPooledFeatures(t *testing.T) {
+	n, data := testNet(t, true)
+	for _, ex := range data {
+		feat := n.encode(ex.enc).feat
+		if len(feat) != n.features() {
+			t.Fatalf("embedding has %d values, want %d", len(feat), n.features())
+		}
+		want := n.logits(ex.enc)
+		for c := range n.classes {
+			got := float64(n.bo[c])
+			for f, v := range feat {
+				got += float64(v * n.wo[f*n.classes+c])
+			}
+			if math.Abs(got-want[c]) > 1e-5 {
+				t.Errorf("class %d: bo + feat·wo = %v, logits %v", c, got, want[c])
+			}
+		}
+	}
+}

@@ -56,6 +56,15 @@ func (m *Model) Header() intents.Header { return m.header }
 // Logits returns the uncalibrated class scores.
 func (m *Model) Logits(d nlp.Doc) []float64 { return m.net.logits(m.voc.encode(d)) }
 
+// Embed returns the message's sentence embedding: the pooled GRU
+// states the classifier reads (per direction the final and the mean
+// state), 2 x hidden x directions values. Messages about the same intent
+// land close together, which makes it a retrieval embedding for text
+// from the same domain.
+func (m *Model) Embed(d nlp.Doc) []float32 {
+	return m.net.encode(m.voc.encode(d)).feat
+}
+
 // Probs implements intents.Model.
 func (m *Model) Probs(d nlp.Doc) []float64 {
 	l := m.Logits(d)

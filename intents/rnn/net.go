@@ -72,8 +72,9 @@ func (n *net) newScratch(tokens int) *scratch {
 	}
 }
 
-// logits computes the class scores of one encoded message.
-func (n *net) logits(e encoded) []float64 {
+// encode runs the GRU over one encoded message and returns the pooled
+// features (per direction the final and the mean state) in s.feat.
+func (n *net) encode(e encoded) *scratch {
 	s := n.newScratch(len(e.rows))
 	for t, rows := range e.rows {
 		n.embed(s.x[t*n.dim:(t+1)*n.dim], rows)
@@ -84,6 +85,12 @@ func (n *net) logits(e encoded) []float64 {
 		mean := s.feat[2*d*h+h : 2*d*h+2*h]
 		n.run(d, s, len(e.rows), final, mean)
 	}
+	return s
+}
+
+// logits computes the class scores of one encoded message.
+func (n *net) logits(e encoded) []float64 {
+	s := n.encode(e)
 	out := make([]float64, n.classes)
 	for c := range n.classes {
 		out[c] = float64(n.bo[c])
