@@ -36,6 +36,11 @@ var commands = []struct {
 	{"eval", "train on one file and measure on another, or cross-validate", func(o, e io.Writer) command { return &evalCommand{stdout: o, stderr: e} }},
 	{"predict", "classify a message: intent, sentiment, entities", func(o, e io.Writer) command { return &predictCommand{stdout: o, stderr: e} }},
 	{"data", "check a data file for malformed rows, duplicates and conflicting labels", func(o, e io.Writer) command { return &dataCommand{stdout: o, stderr: e} }},
+	{"demo-data", "fill the CRM with a deterministic synthetic history", func(o, e io.Writer) command { return &demoCommand{stdout: o, stderr: e} }},
+	{"segment", "segment the CRM's customers; write the plot and profiles", func(o, e io.Writer) command { return &segmentCommand{stdout: o, stderr: e} }},
+	{"score", "train the conversion model and store lead scores; --explain one", func(o, e io.Writer) command { return &scoreCommand{stdout: o, stderr: e} }},
+	{"customer", "export or erase one customer's data", func(o, e io.Writer) command { return &customerCommand{stdout: o, stderr: e} }},
+	{"backup", "write a consistent copy of the CRM", func(o, e io.Writer) command { return &backupCommand{stdout: o, stderr: e} }},
 }
 
 func main() {

@@ -241,3 +241,89 @@ func TestServe(t *testing.T) {
 		t.Errorf("GET /api/v1/nlu: %v %v, want 405", resp, err)
 	}
 }
+
+// TestCRMCommands drives the CRM tools end to end on a real SQLite file:
+// synthetic data, segmentation, lead scoring and its explanation, export,
+// backup and erasure.
+func TestCRMCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crm.db")
+	mustRun := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("parley %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		return out
+	}
+	out := mustRun("demo-data", "--db", db, "--customers", "400", "--end", "2026-06-01", "--seed", "3")
+	if !strings.Contains(out, "400 customers") {
+		t.Errorf("demo-data: %q", out)
+	}
+	// Idempotent: a second run adds nothing.
+	if out := mustRun("demo-data", "--db", db, "--customers", "400", "--end", "2026-06-01", "--seed", "3"); !strings.Contains(out, "already there") || strings.Contains(out, "; 0 already there") {
+		t.Errorf("second demo-data run: %q, want everything already there", out)
+	}
+
+	svg, table := filepath.Join(dir, "seg.svg"), filepath.Join(dir, "seg.md")
+	mustRun("segment", "--db", db, "--as-of", "2026-06-01", "--svg", svg, "--table", table)
+	for _, f := range []string{svg, table} {
+		if b, err := os.ReadFile(f); err != nil || len(b) < 200 {
+			t.Errorf("segment output %s: %d bytes, %v", f, len(b), err)
+		}
+	}
+	if b, _ := os.ReadFile(table); !strings.Contains(string(b), "| S1 |") {
+		t.Errorf("profile table lacks segment S1:\n%s", b)
+	}
+
+	out = mustRun("score", "--db", db, "--as-of", "2026-06-01")
+	if !strings.Contains(out, "ROC AUC") || !strings.Contains(out, "scored") {
+		t.Errorf("score: %q", out)
+	}
+	out = mustRun("score", "--db", db, "--as-of", "2026-06-01", "--explain", "5")
+	if !strings.Contains(out, "lead score") || !strings.Contains(out, "effect") {
+		t.Errorf("score --explain: %q", out)
+	}
+
+	out = mustRun("customer", "export", "5", "--db", db)
+	var x struct {
+		Customer struct {
+			ID        int64   `json:"id"`
+			Segment   string  `json:"segment"`
+			LeadScore float64 `json:"lead_score"`
+		} `json:"customer"`
+		Conversations []json.RawMessage `json:"conversations"`
+	}
+	if err := json.Unmarshal([]byte(out), &x); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, out)
+	}
+	if x.Customer.ID != 5 || x.Customer.Segment == "" || x.Customer.LeadScore == 0 || len(x.Conversations) == 0 {
+		t.Errorf("export of customer 5: %+v with %d conversations, want its segment, lead score and conversations", x.Customer, len(x.Conversations))
+	}
+
+	backup := filepath.Join(dir, "backup.db")
+	mustRun("backup", backup, "--db", db)
+	if code, _, errOut := run(t, "backup", backup, "--db", db); code != 1 || !strings.Contains(errOut, "exists") {
+		t.Errorf("backup over an existing file: exit %d, %q; want a refusal", code, errOut)
+	}
+	// The backup is a working CRM.
+	if out := mustRun("customer", "export", "5", "--db", backup); !strings.Contains(out, `"id": 5`) {
+		t.Errorf("export from the backup: %q", out)
+	}
+
+	mustRun("customer", "delete", "5", "--yes", "--db", db)
+	if code, _, errOut := run(t, "customer", "export", "5", "--db", db); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Errorf("export after delete: exit %d, %q; want not found", code, errOut)
+	}
+	for _, args := range [][]string{
+		{"customer", "export", "abc", "--db", db},
+		{"customer", "frobnicate", "5", "--db", db},
+		{"score", "--db", db, "--model", "bayes"},
+		{"score", "--db", db, "--horizon", "soon"},
+		{"segment", "--db", db, "--method", "magic"},
+	} {
+		if code, _, _ := run(t, args...); code == 0 {
+			t.Errorf("parley %v succeeded, want an error", args)
+		}
+	}
+}
