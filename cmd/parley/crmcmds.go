@@ -273,6 +273,7 @@ func (c *scoreCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	snapshotDone := time.Now()
 	train, test, err := conversion.StratifiedSplit(d, 0.2, *seed)
 	if err != nil {
 		return fmt.Errorf("split the %d customers: %w", d.Len(), err)
@@ -292,6 +293,7 @@ func (c *scoreCommand) Run(ctx context.Context, args []string) error {
 	if m, err = tr.Train(ctx, d, *seed); err != nil {
 		return err
 	}
+	trainDone := time.Now()
 	scores, err := conversion.ScoreCustomers(ctx, store, m, now)
 	if err != nil {
 		return err
@@ -299,12 +301,16 @@ func (c *scoreCommand) Run(ctx context.Context, args []string) error {
 	if err := store.SaveLeadScores(ctx, scores, now); err != nil {
 		return err
 	}
+	scoreDone := time.Now()
 	var art bytes.Buffer
 	if _, err := m.WriteTo(&art); err != nil {
 		return err
 	}
+	// The version names the model, the window it learned from and when
+	// it was made, so scoring the same window again stores a new version.
+	version := fmt.Sprintf("%s-%s-%s", *model, now.Format("20060102"), time.Now().UTC().Format("20060102T150405.000000Z"))
 	v, err := store.SaveModelVersion(ctx, crm.ModelVersion{
-		Kind: conversionKind, Version: now.Format(time.RFC3339) + "-" + *model, DataHash: m.Info().DataHash, Artifact: art.Bytes(),
+		Kind: conversionKind, Version: version, DataHash: m.Info().DataHash, Artifact: art.Bytes(),
 		Metrics: map[string]float64{"auc": ev.AUC, "log_loss": ev.LogLoss, "brier": ev.Brier, "horizon_days": h.Hours() / 24},
 	})
 	if err == nil {
@@ -313,7 +319,9 @@ func (c *scoreCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("store the conversion model: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "scored %d customers in %.1f s; model stored as %s\n", len(scores), time.Since(start).Seconds(), v.Version)
+	fmt.Fprintf(c.stdout, "scored %d customers; model stored as %s\n", len(scores), v.Version)
+	fmt.Fprintf(c.stderr, "training data %.1f s, training %.1f s, scoring and storing %d customers %.1f s, total %.1f s\n",
+		snapshotDone.Sub(start).Seconds(), trainDone.Sub(snapshotDone).Seconds(), len(scores), scoreDone.Sub(trainDone).Seconds(), time.Since(start).Seconds())
 	return nil
 }
 
