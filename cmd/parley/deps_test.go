@@ -41,6 +41,8 @@ var depsPolicy = map[string]struct {
 	"crm/segment":         {project: []string{"crm"}, external: []string{"gonum.org/v1/gonum/"}},
 	"crm/conversion":      {project: []string{"crm"}, external: []string{"gonum.org/v1/gonum/"}},
 	"crm/demo":            {project: []string{"crm"}},
+	"knowledge":           {project: []string{"nlp"}, external: []string{"gopkg.in/yaml.v3"}},
+	"bot":                 {project: []string{"intents", "knowledge", "crm", "nlp"}, external: []string{"gopkg.in/yaml.v3"}},
 	"cmd/parley":          {project: []string{"*"}, external: []string{"*"}},
 }
 
