@@ -43,6 +43,7 @@ var depsPolicy = map[string]struct {
 	"crm/demo":            {project: []string{"crm"}},
 	"knowledge":           {project: []string{"nlp"}, external: []string{"gopkg.in/yaml.v3"}},
 	"bot":                 {project: []string{"intents", "knowledge", "crm", "nlp"}, external: []string{"gopkg.in/yaml.v3"}},
+	"bot/api":             {project: []string{"bot", "crm", "nlp"}},
 	"cmd/parley":          {project: []string{"*"}, external: []string{"*"}},
 }
 

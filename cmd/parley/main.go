@@ -32,9 +32,12 @@ var commands = []struct {
 	make          func(stdout, stderr io.Writer) command
 }{
 	{"serve", "run the chat server on embedded defaults", func(o, e io.Writer) command { return &serveCommand{stdout: o, stderr: e} }},
+	{"loadtest", "load a running server with concurrent chats; report throughput and latency", func(o, e io.Writer) command { return &loadCommand{stdout: o, stderr: e} }},
 	{"train", "train an intent or sentiment model from a data file", func(o, e io.Writer) command { return &trainCommand{stdout: o, stderr: e} }},
 	{"eval", "train on one file and measure on another, or cross-validate", func(o, e io.Writer) command { return &evalCommand{stdout: o, stderr: e} }},
+	{"chat", "chat with the bot in the terminal", func(o, e io.Writer) command { return &chatCommand{stdin: os.Stdin, stdout: o, stderr: e} }},
 	{"predict", "classify a message: intent, sentiment, entities", func(o, e io.Writer) command { return &predictCommand{stdout: o, stderr: e} }},
+	{"kb", "search, check and evaluate the knowledge base", func(o, e io.Writer) command { return &kbCommand{stdout: o, stderr: e} }},
 	{"data", "check a data file for malformed rows, duplicates and conflicting labels", func(o, e io.Writer) command { return &dataCommand{stdout: o, stderr: e} }},
 	{"demo-data", "fill the CRM with a deterministic synthetic history", func(o, e io.Writer) command { return &demoCommand{stdout: o, stderr: e} }},
 	{"segment", "segment the CRM's customers; write the plot and profiles", func(o, e io.Writer) command { return &segmentCommand{stdout: o, stderr: e} }},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -178,67 +179,149 @@ func TestData(t *testing.T) {
 	}
 }
 
-// TestServe drives the server over HTTP with the built-in models.
-func TestServe(t *testing.T) {
+// startServer runs `parley serve` with args on a free port until the
+// test ends (or stop is called), and returns its base URL.
+func startServer(t *testing.T, args ...string) (base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	var logs bytes.Buffer
 	cmd := &serveCommand{stdout: io.Discard, stderr: &logs, listening: func(a string) { addrc <- a }}
-	go func() { done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0"}) }()
-	var base string
+	go func() { done <- cmd.Run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...)) }()
 	select {
 	case a := <-addrc:
 		base = "http://" + a
 	case err := <-done:
+		cancel()
 		t.Fatalf("serve exited: %v\n%s", err, logs.String())
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not start")
 	}
-	defer func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-	}()
-
-	post := func(body string) (int, map[string]any) {
-		resp, err := http.Post(base+"/api/v1/nlu", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		json.NewDecoder(resp.Body).Decode(&v)
-		return resp.StatusCode, v
 	}
-	status, v := post(`{"text": "hi, where is my parcel? order 20459871"}`)
-	intent, _ := v["intent"].(map[string]any)
-	if status != 200 || intent["label"] != "order_status" {
-		t.Errorf("POST /api/v1/nlu: %d %v, want 200 and order_status", status, v)
+	t.Cleanup(stop)
+	return base, stop
+}
+
+type apiReply struct {
+	ConversationID int64 `json:"conversation_id"`
+	Replies        []struct {
+		Text         string   `json:"text"`
+		QuickReplies []string `json:"quick_replies"`
+	} `json:"replies"`
+	Intent struct {
+		Name       string  `json:"name"`
+		Confidence float64 `json:"confidence"`
+	} `json:"intent"`
+	Sentiment struct {
+		Label string  `json:"label"`
+		Score float64 `json:"score"`
+	} `json:"sentiment"`
+	Escalated bool   `json:"escalated"`
+	Error     string `json:"error"`
+}
+
+func postMessage(t *testing.T, base, body string) (int, apiReply) {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/messages", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r apiReply
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatalf("response is not JSON: %v", err)
+	}
+	return resp.StatusCode, r
+}
+
+// TestServe drives `parley serve` over HTTP on a fresh CRM file: a
+// conversation with slot filling, a redelivery, bad requests, and a
+// restart that finds the conversation where it was.
+func TestServe(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	base, stop := startServer(t, "--db", db)
+
+	status, r := postMessage(t, base, `{"customer_id":"c1","text":"where is my order?","client_msg_id":"m1"}`)
+	if status != 200 || r.Intent.Name != "order_status" || len(r.Replies) != 1 || !strings.Contains(r.Replies[0].Text, "order number") {
+		t.Fatalf("first message: %d %+v, want a question for the order number", status, r)
+	}
+	conv := r.ConversationID
+	status, r = postMessage(t, base, fmt.Sprintf(`{"customer_id":"c1","text":"A-771204","client_msg_id":"m2","conversation_id":%d}`, conv))
+	if status != 200 || r.ConversationID != conv || !strings.Contains(r.Replies[0].Text, "A-771204") {
+		t.Fatalf("second message: %d %+v, want the answer for order A-771204", status, r)
+	}
+	answer := r.Replies[0].Text
+	// A redelivery gets the same reply.
+	if status, again := postMessage(t, base, `{"customer_id":"c1","text":"A-771204","client_msg_id":"m2"}`); status != 200 || again.Replies[0].Text != answer {
+		t.Errorf("redelivery: %d %+v, want the first reply", status, again)
 	}
 	for _, tc := range []struct {
 		body   string
 		status int
 	}{
 		{`not json`, 400},
-		{`{"text": "x", "extra": 1}`, 400},
-		{`{"text": ""}`, 422},
-		{`{"text": "` + strings.Repeat("a", 9000) + `"}`, 413},
-		{`{"text": "` + strings.Repeat("a", 70000) + `"}`, 413},
+		{`{"customer_id":"c1","text":"","client_msg_id":"m9"}`, 400},
+		{`{"customer_id":"c1","text":"hi"}`, 400},
+		{`{"customer_id":"c1","text":"hi","client_msg_id":"m9","conversation_id":12345}`, 404},
+		{`{"customer_id":"c1","text":"` + strings.Repeat("a", 9000) + `","client_msg_id":"m9"}`, 413},
 	} {
-		status, v := post(tc.body)
-		if status != tc.status || v["error"] == nil {
-			t.Errorf("POST %.30q: %d %v, want %d with an error", tc.body, status, v, tc.status)
+		if status, r := postMessage(t, base, tc.body); status != tc.status || r.Error == "" {
+			t.Errorf("POST %.40q: %d %+v, want %d with an error", tc.body, status, r, tc.status)
 		}
+	}
+	// Ask for a person, then restart: the conversation is still theirs.
+	if status, r := postMessage(t, base, `{"customer_id":"c1","text":"I want to talk to a human","client_msg_id":"m3"}`); status != 200 || !r.Escalated {
+		t.Fatalf("asking for a person: %d %+v", status, r)
 	}
 	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("GET /healthz: %v %v", resp, err)
 	}
-	resp, err = http.Get(base + "/api/v1/nlu")
-	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET /api/v1/nlu: %v %v, want 405", resp, err)
+	stop()
+
+	base, _ = startServer(t, "--db", db)
+	status, r = postMessage(t, base, `{"customer_id":"c1","text":"hello? is anyone there","client_msg_id":"m4"}`)
+	if status != 200 || r.ConversationID != conv || len(r.Replies) != 0 || !r.Escalated {
+		t.Errorf("after a restart: %d %+v, want the escalated conversation %d, the bot silent", status, r, conv)
+	}
+	status, r = postMessage(t, base, `{"customer_id":"c2","text":"how much is shipping","client_msg_id":"n1"}`)
+	if status != 200 || r.Intent.Name != "shipping_cost" {
+		t.Errorf("a new customer after the restart: %d %+v", status, r)
+	}
+}
+
+// A broken policy or knowledge base stops the server at start, naming
+// the file and line.
+func TestServeRefusesBrokenFiles(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yml")
+	os.WriteFile(policy, []byte("thresholds:\n  answer: 2\n"), 0o644)
+	kb := filepath.Join(dir, "kb")
+	os.Mkdir(kb, 0o755)
+	os.WriteFile(filepath.Join(kb, "broken.md"), []byte("---\nid: broken\ntitle: [unclosed\n---\nbody\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--policy", policy}, policy + ":2"},
+		{[]string{"--kb", kb}, "broken.md:"},
+		{[]string{"--model", filepath.Join(dir, "missing.model")}, "missing.model"},
+	} {
+		code, _, errOut := run(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "crm.db")}, tc.args...)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("serve %v: exit %d, %q; want exit 1 naming %s", tc.args, code, errOut, tc.want)
+		}
 	}
 }
 
@@ -324,6 +407,43 @@ func TestCRMCommands(t *testing.T) {
 	} {
 		if code, _, _ := run(t, args...); code == 0 {
 			t.Errorf("parley %v succeeded, want an error", args)
+		}
+	}
+}
+
+func TestKB(t *testing.T) {
+	code, out, errOut := run(t, "kb", "search", "-k", "3", "can I send back a jacket I bought on sale")
+	if code != 0 || !strings.Contains(out, "return-policy") || strings.Count(out, "\n") != 4 {
+		t.Errorf("kb search: exit %d, %q %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, "kb", "check"); code != 0 || !strings.Contains(out, "0 errors") {
+		t.Errorf("kb check (built-in): exit %d, %q", code, out)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.md"), []byte("---\nid: a\ntitle: A\nanswer: x\nintents: [order_status]\n---\nbody\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.md"), []byte("---\nid: a\ntitle: B\nanswer: y\n---\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "c.md"), []byte("---\nid: c\ntitle: [oops\n---\n"), 0o644)
+	code, out, _ = run(t, "kb", "check", dir)
+	if code != 1 || !strings.Contains(out, "b.md:2") || !strings.Contains(out, "c.md:") || !strings.Contains(out, "duplicate") {
+		t.Errorf("kb check on a broken directory: exit %d, %q; want the duplicate id and the syntax error with file:line", code, out)
+	}
+	if code, out, _ := run(t, "kb", "eval", "--split", "dev"); code != 0 || !strings.Contains(out, "hybrid") || !strings.Contains(out, "R@1") {
+		t.Errorf("kb eval: exit %d, %q", code, out)
+	}
+	if code, _, _ := run(t, "kb", "frobnicate"); code != 2 {
+		t.Errorf("kb frobnicate: exit %d, want 2", code)
+	}
+}
+
+func TestChat(t *testing.T) {
+	var out bytes.Buffer
+	c := &chatCommand{stdin: strings.NewReader("hi\nmy account\n2\n\n/quit\n"), stdout: &out, stderr: io.Discard}
+	if err := c.Run(context.Background(), []string{"--debug"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"How can I help", "[intent greeting", "[1] Delete my account", "(My account is locked)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("chat output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/intents"
 	"github.com/parley-chat/parley/intents/builtin"
 	"github.com/parley-chat/parley/intents/ensemble"
@@ -48,13 +49,13 @@ func (c *predictCommand) Run(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	nlu, err := loadNLU(*modelPath, *sentPath)
+	set, err := loadModelSet(*modelPath, *sentPath)
 	if err != nil {
 		return err
 	}
 	// predict is for people trying the models: run every stage, named
 	// entities included (the server runs them only when asked).
-	a, err := nlu.analyze(fs.Arg(0), nlp.NamedEntities)
+	a, err := analyze(set, fs.Arg(0), nlp.NamedEntities)
 	if err != nil {
 		return fmt.Errorf("cannot classify this message: %w", err)
 	}
@@ -96,6 +97,42 @@ func (a analysis) writeText(w io.Writer) {
 	}
 }
 
+// loadModelSet loads intent and sentiment models from files, or the
+// built-in ones for empty paths.
+func loadModelSet(intentPath, sentimentPath string) (bot.ModelSet, error) {
+	im, err := loadModel(intentPath, builtin.IntentModel)
+	if err != nil {
+		return bot.ModelSet{}, err
+	}
+	sm, err := loadModel(sentimentPath, builtin.SentimentModel)
+	if err != nil {
+		return bot.ModelSet{}, err
+	}
+	set := bot.ModelSet{Intent: im, Sentiment: sm, Version: "local"}
+	return set, set.Validate()
+}
+
+// analyze understands one message; stages selects the optional
+// tokenizer stages (named entities cost about 50 times the rest).
+func analyze(set bot.ModelSet, text string, stages nlp.Stages) (analysis, error) {
+	doc, err := tokenizer.Parse(text, stages)
+	if err != nil {
+		return analysis{}, err
+	}
+	a := analysis{
+		Text:      doc.Text,
+		Intent:    set.Intent.Predict(doc),
+		Model:     set.Intent.Header().Kind,
+		Sentiment: intents.NewSentiment(set.Sentiment.Header().Labels, set.Sentiment.Probs(doc)),
+		Entities:  nlp.Entities(doc),
+		Repaired:  doc.Repaired,
+	}
+	if a.Entities == nil {
+		a.Entities = []nlp.Entity{}
+	}
+	return a, nil
+}
+
 // loadModel decodes the model file at path, or the built-in model name
 // when path is empty.
 func loadModel(path, name string) (intents.Model, error) {
@@ -117,3 +154,7 @@ func loadModel(path, name string) (intents.Model, error) {
 	}
 	return m, nil
 }
+
+// tokenizer is shared: its tagging and entity models are built once, on
+// first use.
+var tokenizer = nlp.NewTokenizer(0)

@@ -1,19 +1,29 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/bot"
+	"github.com/parley-chat/parley/bot/api"
+	"github.com/parley-chat/parley/crm"
+	"github.com/parley-chat/parley/crm/sqlite"
 	"github.com/parley-chat/parley/intents"
 	"github.com/parley-chat/parley/intents/builtin"
+	"github.com/parley-chat/parley/intents/ensemble"
+	"github.com/parley-chat/parley/knowledge"
 	"github.com/parley-chat/parley/nlp"
 )
 
@@ -27,58 +37,143 @@ type serveCommand struct {
 // Server limits.
 const (
 	maxRequestBytes = 64 << 10
-	shutdownTimeout = 10 * time.Second
+	shutdownTimeout = 15 * time.Second
 )
+
+// Kinds of models stored in the CRM.
+const (
+	intentKind    = "intent"
+	sentimentKind = "sentiment"
+)
+
+// serveConfig is what serve is started with.
+type serveConfig struct {
+	addr, db                  string
+	modelPath, sentimentPath  string
+	policyPath, kbDir, redact string
+}
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	var (
-		addr      = fs.String("addr", "localhost:8080", "address to listen on")
-		modelPath = fs.String("model", "", "intent model file (default: the built-in model)")
-		sentPath  = fs.String("sentiment-model", "", "sentiment model file (default: the built-in model)")
-	)
+	var cfg serveConfig
+	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on")
+	fs.StringVar(&cfg.db, "db", defaultDB, "CRM database file (created if missing)")
+	fs.StringVar(&cfg.modelPath, "model", "", "intent model file (default: the CRM's active model; on first start the built-in one)")
+	fs.StringVar(&cfg.sentimentPath, "sentiment-model", "", "sentiment model file (default: as --model)")
+	fs.StringVar(&cfg.policyPath, "policy", "", "dialogue policy file (default: the built-in policy)")
+	fs.StringVar(&cfg.kbDir, "kb", "", "knowledge base directory of Markdown articles (default: the built-in one)")
+	fs.StringVar(&cfg.redact, "redact", "", "mask PII in stored text: comma-separated email, card, phone, or all")
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--model FILE] [--sentiment-model FILE]")
+		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--db FILE] [--model FILE] [--policy FILE] [--kb DIR] [--redact KINDS]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, nil))
-	nlu, err := loadNLU(*modelPath, *sentPath)
+	start := time.Now()
+	s, err := newServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	log.Info("models loaded", "intent", nlu.intent.Header().Kind, "labels", len(nlu.intent.Header().Labels), "sentiment", nlu.sentiment.Header().Kind)
+	defer s.close()
+	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond))
+	return s.run(ctx, c.listening)
+}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+// server is a running Parley: the CRM, the models, the knowledge base,
+// the engine and the HTTP routes.
+type server struct {
+	cfg    serveConfig
+	log    *slog.Logger
+	store  *sqlite.Store
+	models *bot.Models
+	engine *bot.Engine
+	http   *http.Server
+}
+
+func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server, error) {
+	s := &server{cfg: cfg, log: log}
+	opts := []sqlite.Option{}
+	if cfg.redact != "" {
+		r, err := parseRedact(cfg.redact)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sqlite.WithRedactor(r))
 	}
-	srv := &http.Server{
-		Handler:           nlu.routes(log),
+	store, err := openStore(ctx, cfg.db, log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+	set, err := loadServingModels(ctx, store, cfg.modelPath, cfg.sentimentPath, log)
+	if err != nil {
+		return nil, err
+	}
+	if s.models, err = bot.NewModels(set); err != nil {
+		return nil, err
+	}
+	policy := bot.DefaultPolicy()
+	labels := set.Intent.Header().Labels
+	if cfg.policyPath != "" {
+		f, err := os.Open(cfg.policyPath)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		policy, err = bot.ParsePolicy(f, cfg.policyPath, labels)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	kb, err := loadKnowledge(cfg.kbDir, set.Intent)
+	if err != nil {
+		return nil, err
+	}
+	s.engine = bot.NewEngine(s.models, kb, store, policy, log)
+	s.http = &http.Server{
+		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      15 * time.Second,
+		WriteTimeout:      20 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String())
-	if c.listening != nil {
-		c.listening(ln.Addr().String())
+	ok = true
+	return s, nil
+}
+
+// run serves until ctx is cancelled, then shuts down gracefully: it
+// stops accepting, lets in-flight requests finish (their messages are
+// stored), and returns.
+func (s *server) run(ctx context.Context, listening func(string)) error {
+	ln, err := net.Listen("tcp", s.cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.log.Info("listening", "url", "http://"+ln.Addr().String(), "db", s.cfg.db)
+	if listening != nil {
+		listening(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- s.http.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	s.log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := s.http.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -87,96 +182,178 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// nluModels are the intent and sentiment models a server or a command
-// uses to understand messages.
-type nluModels struct {
-	intent, sentiment intents.Model
-	tok               *nlp.Tokenizer
-}
+func (s *server) close() error { return s.store.Close() }
 
-func loadNLU(intentPath, sentimentPath string) (*nluModels, error) {
-	im, err := loadModel(intentPath, builtin.IntentModel)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := loadModel(sentimentPath, builtin.SentimentModel)
-	if err != nil {
-		return nil, err
-	}
-	if !intents.SentimentLabels(sm.Header().Labels) {
-		return nil, fmt.Errorf("sentiment model has labels %v, want negative, neutral, positive", sm.Header().Labels)
-	}
-	return &nluModels{intent: im, sentiment: sm, tok: nlp.NewTokenizer(0)}, nil
-}
-
-// analyze understands one message; stages selects the optional
-// tokenizer stages (named entities cost about 40 times the rest).
-func (n *nluModels) analyze(text string, stages nlp.Stages) (analysis, error) {
-	doc, err := n.tok.Parse(text, stages)
-	if err != nil {
-		return analysis{}, err
-	}
-	a := analysis{
-		Text:      doc.Text,
-		Intent:    n.intent.Predict(doc),
-		Model:     n.intent.Header().Kind,
-		Sentiment: intents.NewSentiment(n.sentiment.Header().Labels, n.sentiment.Probs(doc)),
-		Entities:  nlp.Entities(doc),
-		Repaired:  doc.Repaired,
-	}
-	if a.Entities == nil {
-		a.Entities = []nlp.Entity{}
-	}
-	return a, nil
-}
-
-func (n *nluModels) routes(log *slog.Logger) http.Handler {
+func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		api.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "intent_model": n.intent.Header().DataHash, "sentiment_model": n.sentiment.Header().DataHash})
+		set := s.models.Current()
+		api.JSON(w, http.StatusOK, map[string]any{"status": "ready", "intent_model": set.Version})
 	})
-	mux.HandleFunc("POST /api/v1/nlu", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Text     string `json:"text"`
-			Entities bool   `json:"named_entities"`
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			status := http.StatusBadRequest
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				status = http.StatusRequestEntityTooLarge
-			}
-			writeJSON(w, status, map[string]string{"error": "invalid request body: " + err.Error()})
-			return
-		}
-		stages := nlp.Stages(0)
-		if req.Entities {
-			stages = nlp.NamedEntities
-		}
-		a, err := n.analyze(req.Text, stages)
-		switch {
-		case errors.Is(err, nlp.ErrTooLong):
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": err.Error()})
-			return
-		case err != nil:
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
-			return
-		}
-		log.Debug("nlu", "intent", a.Intent.Label, "confidence", a.Intent.Confidence)
-		writeJSON(w, http.StatusOK, a)
-	})
+	mux.HandleFunc("POST /api/v1/nlu", s.handleNLU)
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+// handleNLU understands a message without a conversation: for trying
+// the models and for integrations that only want the NLU.
+func (s *server) handleNLU(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Text     string `json:"text"`
+		Entities bool   `json:"named_entities"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		api.Error(w, status, "invalid request body: "+err.Error())
+		return
+	}
+	stages := nlp.Stages(0)
+	if req.Entities {
+		stages = nlp.NamedEntities
+	}
+	set := s.models.Current()
+	a, err := analyze(set, req.Text, stages)
+	switch {
+	case errors.Is(err, nlp.ErrTooLong):
+		api.Error(w, http.StatusRequestEntityTooLarge, err.Error())
+	case err != nil:
+		api.Error(w, http.StatusUnprocessableEntity, err.Error())
+	default:
+		api.JSON(w, http.StatusOK, a)
+	}
+}
+
+// parseRedact reads the --redact flag.
+func parseRedact(s string) (func(string) string, error) {
+	var kinds crm.PII
+	for _, k := range strings.Split(s, ",") {
+		switch strings.TrimSpace(k) {
+		case "all":
+			kinds |= crm.PIIAll
+		case "email":
+			kinds |= crm.PIIEmail
+		case "card":
+			kinds |= crm.PIICard
+		case "phone":
+			kinds |= crm.PIIPhone
+		default:
+			return nil, fmt.Errorf("--redact: unknown kind %q (want email, card, phone or all)", k)
+		}
+	}
+	return crm.NewRedactor(kinds).Redact, nil
+}
+
+// loadServingModels picks the models to serve: files when given, else
+// the CRM's active versions. A CRM without one (the first start) gets
+// the built-in models, stored as its first versions: later starts and
+// other servers sharing the database load them from there, and a
+// promoted retrained model replaces them.
+func loadServingModels(ctx context.Context, store crm.Store, intentPath, sentimentPath string, log *slog.Logger) (bot.ModelSet, error) {
+	var set bot.ModelSet
+	var versions []string
+	for _, k := range []struct {
+		kind, path, builtinName string
+		dst                     *intents.Model
+	}{
+		{intentKind, intentPath, builtin.IntentModel, &set.Intent},
+		{sentimentKind, sentimentPath, builtin.SentimentModel, &set.Sentiment},
+	} {
+		var m intents.Model
+		var version string
+		var err error
+		if k.path != "" {
+			m, err = loadModel(k.path, "")
+			version = "file:" + k.path
+		} else {
+			m, version, err = activeModel(ctx, store, k.kind, k.builtinName, log)
+		}
+		if err != nil {
+			return set, err
+		}
+		*k.dst = m
+		versions = append(versions, version)
+	}
+	set.Version = strings.Join(versions, "+")
+	return set, nil
+}
+
+// activeModel loads the CRM's active model of kind, storing the built-in
+// one first when there is none.
+func activeModel(ctx context.Context, store crm.Store, kind, builtinName string, log *slog.Logger) (intents.Model, string, error) {
+	v, err := store.ActiveModel(ctx, kind)
+	if errors.Is(err, crm.ErrNotFound) {
+		data, err := fs.ReadFile(builtin.Models(), builtinName)
+		if err != nil {
+			return nil, "", fmt.Errorf("built-in %s model: %w", kind, err)
+		}
+		m, err := ensemble.DecodeModel(bytes.NewReader(data))
+		if err != nil {
+			return nil, "", fmt.Errorf("built-in %s model: %w", kind, err)
+		}
+		h := m.Header()
+		v, err = store.SaveModelVersion(ctx, crm.ModelVersion{
+			Kind: kind, Version: "builtin-" + h.DataHash[:12], DataHash: h.DataHash, Artifact: data,
+			Metrics: h.Metrics, Notes: "the built-in model, stored on first start",
+		})
+		if errors.Is(err, crm.ErrConflict) {
+			// Another server stored it first: use theirs.
+			return activeModel(ctx, store, kind, builtinName, log)
+		} else if err != nil {
+			return nil, "", fmt.Errorf("store the built-in %s model: %w", kind, err)
+		}
+		if err := store.PromoteModel(ctx, v.ID); err != nil {
+			return nil, "", fmt.Errorf("promote the built-in %s model: %w", kind, err)
+		}
+		log.Info("first start: stored the built-in model in the CRM", "kind", kind, "version", v.Version)
+		return m, v.Version, nil
+	} else if err != nil {
+		return nil, "", fmt.Errorf("active %s model: %w", kind, err)
+	}
+	m, err := ensemble.DecodeModel(bytes.NewReader(v.Artifact))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s model %s in the CRM: %w", kind, v.Version, err)
+	}
+	return m, v.Version, nil
+}
+
+// loadKnowledge loads the knowledge base (the built-in one, or dir),
+// indexed with the intent model's RNN embeddings when it has them.
+func loadKnowledge(dir string, intentModel intents.Model) (bot.Knowledge, error) {
+	var base *knowledge.Base
+	var err error
+	if dir == "" {
+		base, err = knowledge.Builtin()
+	} else {
+		base, err = knowledge.Load(os.DirFS(dir), ".")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	return bot.NewKnowledge(base, embedderOf(intentModel))
+}
+
+// embedderOf finds a sentence embedder in a model or its members.
+func embedderOf(m intents.Model) knowledge.Embedder {
+	if e, ok := m.(knowledge.Embedder); ok {
+		return e
+	}
+	if ens, ok := m.(*ensemble.Model); ok {
+		members, _ := ens.Members()
+		for _, mm := range members {
+			if e, ok := mm.(knowledge.Embedder); ok {
+				return e
+			}
+		}
+	}
+	return nil
 }

@@ -2,7 +2,11 @@
 // the binary so that `parley serve` needs nothing else: an online
 // store's customer-service intents (see data/INTENTS.md), customer
 // messages labelled with their sentiment, and the intent and sentiment
-// models trained on them.
+// models trained on them. The members were chosen on the validation
+// file: the intent model is the ensemble of the SVM and the RNN (the
+// forest added nothing there: in-scope accuracy 0.872 with it, 0.875
+// without, and it costs 145 µs a message); the sentiment model is the
+// SVM alone, as accurate as the ensemble at a twelfth of its cost.
 //
 // The data is written for Parley; nothing is copied from a public
 // dataset. The models are artifacts (see intents.WriteArtifact) made by
@@ -16,8 +20,8 @@
 // artifacts (cmd/parley does it with ensemble.DecodeModel).
 package builtin
 
-//go:generate go run ../../cmd/parley train -q --data data/train.csv --val data/val.csv --model ensemble --out models/intent.model
-//go:generate go run ../../cmd/parley train -q --data data/sentiment_train.csv --model ensemble --out models/sentiment.model
+//go:generate go run ../../cmd/parley train -q --data data/train.csv --val data/val.csv --model ensemble --members svm,rnn --out models/intent.model
+//go:generate go run ../../cmd/parley train -q --data data/sentiment_train.csv --model svm --out models/sentiment.model
 
 import (
 	"embed"

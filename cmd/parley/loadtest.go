@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/intents/builtin"
+)
+
+type loadCommand struct{ stdout, stderr io.Writer }
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	Clients    int     `json:"clients"`
+	Seconds    float64 `json:"seconds"`
+	Messages   int     `json:"messages"`
+	Errors     int     `json:"errors"`
+	Throughput float64 `json:"messages_per_second"`
+	P50ms      float64 `json:"p50_ms"`
+	P95ms      float64 `json:"p95_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	// ErrorSamples are the first few errors, for the report.
+	ErrorSamples []string `json:"error_samples,omitempty"`
+}
+
+func (c *loadCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	var (
+		url      = fs.String("url", "http://localhost:8080", "the server")
+		clients  = fs.Int("clients", 50, "concurrent clients, each one customer chatting")
+		duration = fs.Duration("duration", 30*time.Second, "how long to measure")
+		warmup   = fs.Duration("warmup", 3*time.Second, "load before measuring")
+		think    = fs.Duration("think", 0, "mean pause between a client's messages (exponentially distributed, so clients do not move in lockstep)")
+		seed     = fs.Uint64("seed", 1, "random seed for the messages")
+		asJSON   = fs.Bool("json", false, "print one JSON object")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(c.stderr, "Usage: parley loadtest [--url URL] [--clients N] [--duration D] [--think D] [--json]\n\nEach client is a customer sending the built-in test messages through POST /api/v1/messages, one\nafter the other; reports throughput and reply latency (full turns: NLU, policy, retrieval, CRM write).")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *clients < 1 || *duration <= 0 {
+		return fmt.Errorf("--clients and --duration must be positive")
+	}
+	test, err := builtin.Dataset(builtin.IntentTest)
+	if err != nil {
+		return err
+	}
+	var texts []string
+	for _, e := range test.Examples {
+		texts = append(texts, e.Text)
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}, Timeout: 30 * time.Second}
+	res, err := runLoad(ctx, hc, *url+"/api/v1/messages", texts, *clients, *warmup, *duration, *think, *seed)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(c.stdout, "%d clients, %.1f s: %d messages (%d errors), %.0f messages/s; reply latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		res.Clients, res.Seconds, res.Messages, res.Errors, res.Throughput, res.P50ms, res.P95ms, res.P99ms, res.MaxMs)
+	for _, e := range res.ErrorSamples {
+		fmt.Fprintf(c.stdout, "  error: %s\n", e)
+	}
+	return nil
+}
+
+// runLoad runs clients that each send messages back to back (with think
+// time) for warmup+duration, and measures the ones sent after warmup.
+func runLoad(ctx context.Context, hc *http.Client, url string, texts []string, clients int, warmup, duration, think time.Duration, seed uint64) (loadResult, error) {
+	res := loadResult{Clients: clients}
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	var mu sync.Mutex
+	var lat []float64
+	var wg sync.WaitGroup
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	for cl := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, uint64(cl)))
+			customer := fmt.Sprintf("load-%s-%d", run, cl)
+			// Random pauses with a given mean: clients that all waited
+			// the same time would arrive in bursts, which measures the
+			// bursts, not the server.
+			pause := func() time.Duration { return time.Duration(r.ExpFloat64() * float64(think)) }
+			if think > 0 {
+				time.Sleep(pause())
+			}
+			var mine []float64
+			var errs, sent int
+			var samples []string
+			for seq := 0; time.Now().Before(end) && ctx.Err() == nil; seq++ {
+				body, _ := json.Marshal(map[string]any{"customer_id": customer, "text": texts[r.IntN(len(texts))], "client_msg_id": fmt.Sprintf("%s-%d", customer, seq)})
+				t0 := time.Now()
+				escalated, err := post(ctx, hc, url, body)
+				el := time.Since(t0)
+				if t0.After(measureFrom) {
+					sent++
+					if err != nil {
+						errs++
+						if len(samples) < 3 {
+							samples = append(samples, err.Error())
+						}
+					} else {
+						mine = append(mine, float64(el.Microseconds())/1000)
+					}
+				}
+				if escalated {
+					// A person has this customer now: the next messages
+					// would only be recorded. Another customer chats on.
+					customer = fmt.Sprintf("load-%s-%d-%d", run, cl, seq)
+				}
+				if think > 0 {
+					time.Sleep(pause())
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			res.Messages += sent
+			res.Errors += errs
+			if len(res.ErrorSamples) < 5 {
+				res.ErrorSamples = append(res.ErrorSamples, samples...)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Seconds = duration.Seconds()
+	res.Throughput = float64(res.Messages-res.Errors) / duration.Seconds()
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(int(p*float64(len(lat))), len(lat)-1)]
+	}
+	res.P50ms, res.P95ms, res.P99ms = q(0.50), q(0.95), q(0.99)
+	if len(lat) > 0 {
+		res.MaxMs = lat[len(lat)-1]
+	}
+	return res, ctx.Err()
+}
+
+func post(ctx context.Context, hc *http.Client, url string, body []byte) (escalated bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Escalated bool   `json:"escalated"`
+		Error     string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return false, fmt.Errorf("HTTP %d: %v", resp.StatusCode, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("HTTP %d: %s", resp.StatusCode, out.Error)
+	}
+	return out.Escalated, nil
+}
