@@ -226,7 +226,7 @@ func TestInitPretrained(t *testing.T) {
 func TestEmbedIsPooledFeatures(t *testing.T) {
 	n, data := testNet(t, true)
 	for _, ex := range data {
-		feat := n.encode(ex.enc).feat
+		feat := slices.Clone(n.encode(ex.enc).feat)
 		if len(feat) != n.features() {
 			t.Fatalf("embedding has %d values, want %d", len(feat), n.features())
 		}
@@ -238,6 +238,27 @@ func TestEmbedIsPooledFeatures(t *testing.T) {
 			}
 			if math.Abs(got-want[c]) > 1e-5 {
 				t.Errorf("class %d: bo + feat·wo = %v, logits %v", c, got, want[c])
+			}
+		}
+	}
+}
+
+// The fused gate weights used for prediction compute what the per-gate
+// matrices compute.
+func TestCompactSameLogits(t *testing.T) {
+	for _, bi := range []bool{false, true} {
+		n, data := testNet(t, bi)
+		var before [][]float64
+		for _, ex := range data {
+			before = append(before, n.logits(ex.enc))
+		}
+		n.compact()
+		for i, ex := range data {
+			after := n.logits(ex.enc)
+			for c := range after {
+				if math.Abs(after[c]-before[i][c]) > 1e-5 {
+					t.Errorf("bi=%v seq %d class %d: fused %v, per gate %v", bi, i, c, after[c], before[i][c])
+				}
 			}
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/parley-chat/parley/intents"
 	"github.com/parley-chat/parley/nlp"
@@ -62,7 +63,9 @@ func (m *Model) Logits(d nlp.Doc) []float64 { return m.net.logits(m.voc.encode(d
 // land close together, which makes it a retrieval embedding for text
 // from the same domain.
 func (m *Model) Embed(d nlp.Doc) []float32 {
-	return m.net.encode(m.voc.encode(d)).feat
+	s := m.net.encode(m.voc.encode(d))
+	defer scratchPool.Put(s)
+	return slices.Clone(s.feat)
 }
 
 // Probs implements intents.Model.
@@ -239,5 +242,6 @@ func decodePayload(h intents.Header, payload []byte) (*Model, error) {
 			}
 		}
 	}
+	n.compact()
 	return &Model{header: h, voc: v, net: n, temp: temp}, nil
 }

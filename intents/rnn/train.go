@@ -283,9 +283,6 @@ func (n *net) clone() *net {
 	return &c
 }
 
-// compact is a no-op hook kept for symmetry with decode: embeddings stay
-// dense in memory; WriteTo stores only nonzero rows.
-func (n *net) compact() {}
 
 // example is one encoded training message and its gold class.
 type example struct {
