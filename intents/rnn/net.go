@@ -26,7 +26,7 @@ type net struct {
 	// one product serves all gates. nil until compact runs.
 	fx, fh [2][]float32
 	wo     []float32 // features x classes
-	bo        []float32 // classes
+	bo     []float32 // classes
 }
 
 func (n *net) dirs() int {

@@ -283,7 +283,6 @@ func (n *net) clone() *net {
 	return &c
 }
 
-
 // example is one encoded training message and its gold class.
 type example struct {
 	enc  encoded
