@@ -151,9 +151,14 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
 		// The first delivery decided; repeat what it sent.
 		t.Replies, t.Escalated = nil, false
 		for _, r := range logged.Replies {
-			t.Replies = append(t.Replies, Reply{Text: r.Text, QuickReplies: r.QuickReplies})
+			t.Replies = append(t.Replies, Reply{Text: r.Text, QuickReplies: r.QuickReplies, ID: r.ID})
 		}
 		return t, nil
+	}
+	for i := range t.Replies {
+		if i < len(logged.Replies) {
+			t.Replies[i].ID = logged.Replies[i].ID
+		}
 	}
 	if t.Escalated && e.OnEscalate != nil {
 		e.OnEscalate(ctx, t.ConversationID, d.escalate)

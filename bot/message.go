@@ -33,6 +33,8 @@ type Message struct {
 type Reply struct {
 	Text         string   `json:"text"`
 	QuickReplies []string `json:"quick_replies,omitempty"`
+	// ID is the reply's CRM message id (channels that sync history use it).
+	ID int64 `json:"-"`
 }
 
 // Action is what the engine decided for a message.

@@ -44,6 +44,7 @@ var depsPolicy = map[string]struct {
 	"knowledge":           {project: []string{"nlp"}, external: []string{"gopkg.in/yaml.v3"}},
 	"bot":                 {project: []string{"intents", "knowledge", "crm", "nlp"}, external: []string{"gopkg.in/yaml.v3"}},
 	"bot/api":             {project: []string{"bot", "crm", "nlp"}},
+	"bot/webchat":         {project: []string{"bot", "crm", "nlp"}, external: []string{"github.com/coder/websocket"}},
 	"cmd/parley":          {project: []string{"*"}, external: []string{"*"}},
 }
 

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,9 +45,14 @@ func (c *loadCommand) Run(ctx context.Context, args []string) error {
 		think    = fs.Duration("think", 0, "mean pause between a client's messages (exponentially distributed, so clients do not move in lockstep)")
 		seed     = fs.Uint64("seed", 1, "random seed for the messages")
 		asJSON   = fs.Bool("json", false, "print one JSON object")
+		ws       = fs.Bool("ws", false, "chat over the web chat WebSocket (/ws) as widgets do, instead of the REST API")
+		ramp     = fs.Duration("ramp", 0, "with --ws: spread the clients' arrival over this long (default: the warm-up)")
+		db       = fs.String("db", "", "with --ws: the server's CRM file, to check afterwards that every acknowledged message was stored")
+		pid      = fs.Int("server-pid", 0, "with --ws: the server's process id, to report its memory (from /proc)")
+		turnTO   = fs.Duration("turn-timeout", 10*time.Second, "with --ws: how long a reply may take before it counts as an error")
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "Usage: parley loadtest [--url URL] [--clients N] [--duration D] [--think D] [--json]\n\nEach client is a customer sending the built-in test messages through POST /api/v1/messages, one\nafter the other; reports throughput and reply latency (full turns: NLU, policy, retrieval, CRM write).")
+		fmt.Fprintln(c.stderr, "Usage: parley loadtest [--url URL] [--clients N] [--duration D] [--think D] [--json]\n       parley loadtest --ws [--clients N] [--think D] [--db FILE] [--server-pid PID] ...\n\nEach client is a customer sending the built-in test messages through POST /api/v1/messages, one\nafter the other; reports throughput and reply latency (full turns: NLU, policy, retrieval, CRM write).\nWith --ws each client is a web chat widget on its own WebSocket; latency is send → the bot's reply,\nand --db checks that every acknowledged message is in the CRM.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -63,6 +69,15 @@ func (c *loadCommand) Run(ctx context.Context, args []string) error {
 	for _, e := range test.Examples {
 		texts = append(texts, e.Text)
 	}
+	if *ws {
+		if *ramp == 0 {
+			*ramp = *warmup
+		}
+		return c.runWS(ctx, wsLoadConfig{
+			url: strings.Replace(strings.TrimSuffix(*url, "/"), "http", "ws", 1) + "/ws", texts: texts,
+			clients: *clients, ramp: *ramp, warmup: *warmup, duration: *duration, think: *think, seed: *seed, turnTimeout: *turnTO,
+		}, *db, *pid, *asJSON)
+	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}, Timeout: 30 * time.Second}
 	res, err := runLoad(ctx, hc, *url+"/api/v1/messages", texts, *clients, *warmup, *duration, *think, *seed)
 	if err != nil {
@@ -75,6 +90,45 @@ func (c *loadCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "%d clients, %.1f s: %d messages (%d errors), %.0f messages/s; reply latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		res.Clients, res.Seconds, res.Messages, res.Errors, res.Throughput, res.P50ms, res.P95ms, res.P99ms, res.MaxMs)
+	for _, e := range res.ErrorSamples {
+		fmt.Fprintf(c.stdout, "  error: %s\n", e)
+	}
+	return nil
+}
+
+func (c *loadCommand) runWS(ctx context.Context, cfg wsLoadConfig, db string, pid int, asJSON bool) error {
+	res, acked, err := runWSLoad(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if pid > 0 {
+		if res.ServerRSSMB, res.ServerPeakRSSMB, err = procMemMB(pid); err != nil {
+			return fmt.Errorf("server memory: %w", err)
+		}
+	}
+	if db != "" {
+		// The server acknowledges a message only once it is stored, so
+		// every acknowledged one must be there.
+		if res.Lost, err = checkStored(ctx, db, acked); err != nil {
+			return fmt.Errorf("check the CRM: %w", err)
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(c.stdout, "%d web chats, %.1f s: %d messages (%d errors, %d unanswered, %d escalations), %.0f replies/s; reply latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms; ack p99 %.2f ms\n",
+		res.Clients, res.Seconds, res.Messages, res.Errors, res.Unanswered, res.Escalations, res.Throughput, res.P50ms, res.P95ms, res.P99ms, res.MaxMs, res.AckP99ms)
+	switch {
+	case res.Lost >= 0:
+		fmt.Fprintf(c.stdout, "acknowledged messages: %d, missing from the CRM: %d\n", res.Acked, res.Lost)
+	default:
+		fmt.Fprintf(c.stdout, "acknowledged messages: %d (not checked against the CRM: no --db)\n", res.Acked)
+	}
+	if pid > 0 {
+		fmt.Fprintf(c.stdout, "server memory: RSS %.0f MB, peak %.0f MB\n", res.ServerRSSMB, res.ServerPeakRSSMB)
+	}
 	for _, e := range res.ErrorSamples {
 		fmt.Fprintf(c.stdout, "  error: %s\n", e)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/api"
+	"github.com/parley-chat/parley/bot/webchat"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/sqlite"
 	"github.com/parley-chat/parley/intents"
@@ -32,9 +33,13 @@ import (
 type serveCommand struct {
 	stdout, stderr io.Writer
 	// listening, when set, receives the server's address once it
-	// accepts connections (tests listen on port 0).
+	// accepts connections (tests listen on port 0); started, the server.
 	listening func(addr string)
+	started   func(*server)
 }
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 256 << 20
 
 // Server limits.
 const (
@@ -54,6 +59,7 @@ type serveConfig struct {
 	modelPath, sentimentPath  string
 	policyPath, kbDir, redact string
 	debugAddr                 string
+	allowOrigins              string
 }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
@@ -67,6 +73,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.policyPath, "policy", "", "dialogue policy file (default: the built-in policy)")
 	fs.StringVar(&cfg.kbDir, "kb", "", "knowledge base directory of Markdown articles (default: the built-in one)")
 	fs.StringVar(&cfg.redact, "redact", "", "mask PII in stored text: comma-separated email, card, phone, or all")
+	fs.StringVar(&cfg.allowOrigins, "allow-origin", "", "hosts whose pages may embed the chat widget, comma-separated (e.g. shop.example,*.shop.example; default: this server's own pages only)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--db FILE] [--model FILE] [--policy FILE] [--kb DIR] [--redact KINDS]")
@@ -84,6 +91,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		// larger heap.
 		debug.SetGCPercent(200)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps that larger heap in bounds under load: the
+		// collector works harder near it instead of growing the heap
+		// (1,000 web chats: 402 MB RSS without it, BENCHMARKS.md).
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	start := time.Now()
 	s, err := newServer(ctx, cfg, log)
 	if err != nil {
@@ -91,18 +104,22 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer s.close()
 	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond))
+	if c.started != nil {
+		c.started(s)
+	}
 	return s.run(ctx, c.listening)
 }
 
 // server is a running Parley: the CRM, the models, the knowledge base,
 // the engine and the HTTP routes.
 type server struct {
-	cfg    serveConfig
-	log    *slog.Logger
-	store  *sqlite.Store
-	models *bot.Models
-	engine *bot.Engine
-	http   *http.Server
+	cfg     serveConfig
+	log     *slog.Logger
+	store   *sqlite.Store
+	models  *bot.Models
+	engine  *bot.Engine
+	webchat *webchat.Server
+	http    *http.Server
 }
 
 func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server, error) {
@@ -151,6 +168,13 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		return nil, err
 	}
 	s.engine = bot.NewEngine(s.models, kb, store, policy, log)
+	var origins []string
+	for _, o := range strings.Split(cfg.allowOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log})
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -198,6 +222,8 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	if err := s.http.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Shutdown does not wait for hijacked connections: close the chats.
+	s.webchat.Close()
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -209,6 +235,10 @@ func (s *server) close() error { return s.store.Close() }
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log))
+	chat := s.webchat.Handler()
+	for _, p := range []string{"/ws", "/widget.js", "/widget.css", "/{$}"} {
+		mux.Handle(p, chat)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
