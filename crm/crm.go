@@ -2,7 +2,8 @@
 // customers are, every conversation and message with what the models
 // understood of it, escalations to people, orders, staff accounts,
 // analysts' labels, model versions, and the segments and lead scores
-// learned from all of it.
+// learned from all of it; also the outbox of posts the channels deliver
+// and the links from channel-side threads to conversations.
 //
 // Store is the contract. crm/sqlite implements it on an embedded SQLite
 // file; crm/crmtest has the contract suite every implementation passes
@@ -380,8 +381,128 @@ type Logged struct {
 	EscalationID int64
 }
 
+// OutboxState is where an outbox item stands.
+type OutboxState string
+
+// Outbox states. An item is pending until its worker delivered it
+// (sent) or gave up on it (failed); only pending items are tried.
+const (
+	OutboxPending OutboxState = "pending"
+	OutboxSent    OutboxState = "sent"
+	OutboxFailed  OutboxState = "failed"
+)
+
+// Valid reports whether s is a known outbox state.
+func (s OutboxState) Valid() bool {
+	return s == OutboxPending || s == OutboxSent || s == OutboxFailed
+}
+
+// OutboxItem is one outbound post a channel worker must deliver (a bot
+// reply, a person's reply, a summary in the staff channel). Items are
+// queued in the CRM, so that a post survives a restart and a failed one
+// is retried with backoff instead of lost (see Store.EnqueueOutbox).
+type OutboxItem struct {
+	ID int64 `json:"id"`
+	// Key is unique: enqueueing an item with the key of one already
+	// queued (in any state) is a no-op that returns the existing item,
+	// so a redelivered inbound message never queues its reply twice.
+	Key string `json:"key"`
+	// Channel is whose worker sends it.
+	Channel Channel `json:"channel"`
+	// ConversationID ties the item to a conversation (0: none). A
+	// conversation's items on a channel go out in id order, and erasing
+	// the customer deletes them: an item that carries a customer's words
+	// should name its conversation.
+	ConversationID int64 `json:"conversation_id,omitempty"`
+	// Kind says what the post is, for the worker and its metrics
+	// ("reply", "staff_summary", "staff_update"; free text, short).
+	Kind string `json:"kind,omitempty"`
+	// Payload is what to send, in the channel's own format (its JSON);
+	// the store keeps it as given: the redactor does not apply, it is
+	// what the customer or staff will read. 1 to MaxPayloadBytes bytes.
+	Payload []byte      `json:"payload"`
+	State   OutboxState `json:"state"`
+	// Attempts counts the deliveries tried and failed (OutboxRetry,
+	// OutboxFailed).
+	Attempts int `json:"attempts"`
+	// NextAt is when the item may be tried (again).
+	NextAt time.Time `json:"next_at"`
+	// LastError is the last failed attempt's error (see OutboxErrorText).
+	LastError string `json:"last_error,omitempty"`
+	// Result is the channel's id for what was posted (a Slack ts), once sent.
+	Result    string    `json:"result,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// SentAt is when it was sent; zero unless State is sent.
+	SentAt time.Time `json:"sent_at,omitempty"`
+}
+
+// MaxPayloadBytes bounds an outbox item's payload. A post's text is a
+// stored message's (at most MaxTextBytes); 64 KiB holds it with the
+// channel's JSON and blocks around it, and keeps one bad item from
+// bloating every poll of the outbox.
+const MaxPayloadBytes = 64 << 10
+
+// Validate checks an item to enqueue: a key, a known channel, a payload
+// of 1 to MaxPayloadBytes bytes, short texts and storable times. The
+// fields the store sets (ID, State, Attempts, LastError, Result, SentAt)
+// are not checked: EnqueueOutbox ignores them.
+func (it OutboxItem) Validate() error {
+	if it.Key == "" {
+		return fmt.Errorf("%w: outbox item without a key", ErrInvalid)
+	}
+	if !it.Channel.Valid() {
+		return fmt.Errorf("%w: outbox channel %q", ErrInvalid, it.Channel)
+	}
+	if it.ConversationID < 0 {
+		return fmt.Errorf("%w: negative conversation id %d in outbox item", ErrInvalid, it.ConversationID)
+	}
+	if len(it.Payload) == 0 {
+		return fmt.Errorf("%w: outbox item %q has an empty payload", ErrInvalid, it.Key)
+	}
+	if len(it.Payload) > MaxPayloadBytes {
+		return fmt.Errorf("%w: outbox payload is %d bytes, limit %d", ErrInvalid, len(it.Payload), MaxPayloadBytes)
+	}
+	if err := checkShort("outbox key", it.Key, "outbox kind", it.Kind); err != nil {
+		return err
+	}
+	if err := CheckTime("outbox next time", it.NextAt); err != nil {
+		return err
+	}
+	return CheckTime("outbox creation time", it.CreatedAt)
+}
+
+// OutboxErrorText is the form of a delivery error an outbox item keeps:
+// valid UTF-8 (invalid bytes replaced), no NUL bytes, cut to at most
+// MaxShortBytes at a character boundary. Both stores apply it instead of
+// refusing the text: a retry refused for the wording of its error would
+// not record its backoff, and the item would be tried again at once.
+func OutboxErrorText(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= MaxShortBytes {
+		return s
+	}
+	i := MaxShortBytes
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// CheckLink validates a conversation link's kind and value: both set,
+// short, valid UTF-8.
+func CheckLink(kind, value string) error {
+	if kind == "" || value == "" {
+		return fmt.Errorf("%w: conversation link needs a kind and a value (got %q, %q)", ErrInvalid, kind, value)
+	}
+	return checkShort("link kind", kind, "link value", value)
+}
+
 // CustomerExport is everything the CRM holds about one customer, for a
-// data-subject access request (see Store.Export).
+// data-subject access request (see Store.Export). It leaves out the
+// outbox and the conversation links on purpose: they are delivery
+// plumbing (channel ids and posts in transit, whose words are the
+// messages exported here), and erasure deletes them with the
+// conversations.
 type CustomerExport struct {
 	// Customer is the profile with its external ids, segment and score.
 	Customer      Customer             `json:"customer"`
@@ -432,8 +553,10 @@ const MaxLimit = 100_000
 // Store is the CRM's storage contract. Implementations are safe for
 // concurrent use. Methods return an error wrapping ErrNotFound for
 // missing records, ErrInvalid for bad input (nothing written), ErrConflict
-// for uniqueness violations, and ErrSchema when the data store is newer
-// than this build. A method that returns an error has written nothing.
+// for uniqueness violations and for state changes that no longer apply
+// (an outbox item that is not pending), and ErrSchema when the data store
+// is newer than this build. A method that returns an error has written
+// nothing.
 //
 // Records whose CreatedAt is zero are stamped with the store's clock;
 // a set CreatedAt is kept (imports and demo data have a history). Times
@@ -460,7 +583,8 @@ type Store interface {
 	Customers(ctx context.Context, afterID int64, limit int) ([]Customer, error)
 	// DeleteCustomer erases a customer and everything about them
 	// (conversations, messages, escalations, orders, labels of their
-	// messages, segment assignments) in one transaction.
+	// messages, segment assignments, their conversations' outbox items
+	// and links) in one transaction.
 	DeleteCustomer(ctx context.Context, id int64) error
 
 	Conversation(ctx context.Context, id int64) (Conversation, error)
@@ -519,8 +643,66 @@ type Store interface {
 	// [from, to); customers with none are left out.
 	OrdersBetween(ctx context.Context, from, to time.Time) (map[int64]int, error)
 
-	// Export returns everything stored about a customer.
+	// Export returns everything stored about a customer (not the outbox
+	// or links: see CustomerExport).
 	Export(ctx context.Context, customerID int64) (CustomerExport, error)
+
+	// The outbox. A channel's worker polls DueOutbox, posts each item,
+	// and records the outcome with OutboxSent, OutboxRetry (try again
+	// later) or OutboxFailed (give up); items stay pending until then, so
+	// a worker that stops resumes where it was after a restart. Delivery
+	// is at least once: a worker that posted but died before OutboxSent
+	// posts the item again. There is no lease: one worker per channel
+	// polls a store.
+
+	// EnqueueOutbox queues it (see OutboxItem.Validate) as pending with
+	// no attempts; a zero NextAt is now, a zero CreatedAt the store's
+	// clock, and the store's fields are ignored. When an item with its
+	// Key exists, nothing is written and the existing item is returned,
+	// as stored, with created false. A ConversationID that does not
+	// exist is ErrNotFound.
+	EnqueueOutbox(ctx context.Context, it OutboxItem) (item OutboxItem, created bool, err error)
+	// DueOutbox lists a channel's items to try at now (zero: the store's
+	// clock), oldest id first, at most limit: pending items with NextAt
+	// at or before now, except that of a conversation's pending items on
+	// the channel only the oldest may go, and only when it is due, so a
+	// later reply never overtakes an earlier one waiting for a retry.
+	// Items of no conversation are each independent. Sent and failed
+	// items block nothing.
+	DueOutbox(ctx context.Context, ch Channel, now time.Time, limit int) ([]OutboxItem, error)
+	// OutboxSent marks a pending item sent at at (zero: the store's
+	// clock) with the channel's id for the post. An unknown id is
+	// ErrNotFound; an item that is not pending is ErrConflict.
+	OutboxSent(ctx context.Context, id int64, result string, at time.Time) error
+	// OutboxRetry records a failed attempt of a pending item: one more
+	// attempt, its error (kept as OutboxErrorText makes it), and when to
+	// try again (zero: at once). It stays pending. Errors as OutboxSent.
+	OutboxRetry(ctx context.Context, id int64, nextAt time.Time, errText string) error
+	// OutboxFailed gives up on a pending item: one more attempt, its
+	// error, state failed. It is never tried again and no longer holds
+	// back its conversation's later items. Errors as OutboxSent.
+	OutboxFailed(ctx context.Context, id int64, errText string) error
+	// OutboxItemByKey returns the item with a key, in any state.
+	OutboxItemByKey(ctx context.Context, key string) (OutboxItem, error)
+	// OutboxDepth counts a channel's pending items, due or not.
+	OutboxDepth(ctx context.Context, ch Channel) (int, error)
+
+	// Links map channel-side ids to conversations, e.g. kind
+	// "slack_staff_thread" -> "C0STAFF:1700000000.000100". A conversation
+	// has at most one value per kind, and a (kind, value) names at most
+	// one conversation. Kinds are free text; see CheckLink.
+
+	// SetConversationLink sets the conversation's link of a kind,
+	// replacing its value; setting the value it has is a no-op. A value
+	// linked to another conversation is ErrConflict; an unknown
+	// conversation ErrNotFound.
+	SetConversationLink(ctx context.Context, conversationID int64, kind, value string) error
+	// ConversationByLink returns the id of the conversation linked to
+	// (kind, value), ErrNotFound when none is.
+	ConversationByLink(ctx context.Context, kind, value string) (int64, error)
+	// ConversationLinks returns a conversation's links by kind (an empty
+	// map when it has none; ErrNotFound for an unknown conversation).
+	ConversationLinks(ctx context.Context, conversationID int64) (map[string]string, error)
 
 	Close() error
 }

@@ -43,6 +43,10 @@ type Memory struct {
 	labels     map[int64]*crm.Label
 	models     map[int64]*crm.ModelVersion
 	segments   map[int64]crm.SegmentAssignment
+	outbox     map[int64]*crm.OutboxItem
+	outboxKeys map[string]int64
+	links      map[int64]map[string]string // a conversation's links: kind -> value
+	linkOwners map[linkKey]int64           // the conversation of a (kind, value)
 }
 
 var _ crm.Store = (*Memory)(nil)
@@ -73,6 +77,8 @@ type chanMsgKey struct {
 	channel crm.Channel
 	id      string
 }
+
+type linkKey struct{ kind, value string }
 
 // MemoryOption configures a Memory.
 type MemoryOption func(*Memory)
@@ -108,6 +114,10 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		labels:     map[int64]*crm.Label{},
 		models:     map[int64]*crm.ModelVersion{},
 		segments:   map[int64]crm.SegmentAssignment{},
+		outbox:     map[int64]*crm.OutboxItem{},
+		outboxKeys: map[string]int64{},
+		links:      map[int64]map[string]string{},
+		linkOwners: map[linkKey]int64{},
 	}
 	for _, o := range opts {
 		o(m)
@@ -566,6 +576,7 @@ func (m *Memory) DeleteCustomer(ctx context.Context, id int64) error {
 		}
 		delete(m.convMsgs, cid)
 		delete(m.convEscs, cid)
+		m.deleteOutboxOf(cid)
 		delete(m.convByRef, convKey{id, conv.Channel, conv.Ref})
 		delete(m.convs, cid)
 	}

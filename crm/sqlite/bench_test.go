@@ -111,3 +111,87 @@ func BenchmarkLogInteractionSerial(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkOutboxCycle is a channel worker's round for one post, from
+// one goroutine: enqueue it, find it due, mark it sent (two commits and
+// a read).
+func BenchmarkOutboxCycle(b *testing.B) {
+	s := openBench(b)
+	ctx := context.Background()
+	l, err := s.LogInteraction(ctx, benchInteraction(0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte(`{"channel":"C0123456","thread_ts":"1700000000.000100","text":"Order 48213 left our warehouse yesterday; it should arrive tomorrow."}`)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := s.EnqueueOutbox(ctx, crm.OutboxItem{Key: fmt.Sprintf("reply:%d", i), Channel: crm.ChannelSlack,
+			ConversationID: l.ConversationID, Kind: "reply", Payload: payload}); err != nil {
+			b.Fatal(err)
+		}
+		due, err := s.DueOutbox(ctx, crm.ChannelSlack, time.Time{}, 10)
+		if err != nil || len(due) != 1 {
+			b.Fatalf("DueOutbox = %d items, %v; want 1", len(due), err)
+		}
+		if err := s.OutboxSent(ctx, due[0].ID, "1700000000.000200", time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkDueOutboxBacklog polls an outbox holding 10,000 pending items
+// of 200 conversations, as after a Slack outage: in "blocked" each
+// conversation's oldest item backs off, so nothing is due although every
+// later item's NextAt has passed; in "due" the oldest items are due.
+func BenchmarkDueOutboxBacklog(b *testing.B) {
+	const convs, perConv = 200, 50
+	for _, tt := range []struct {
+		name    string
+		backoff bool
+		want    int
+	}{
+		{"blocked", true, 0},
+		{"due", false, 100},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			s := openBench(b)
+			ctx := context.Background()
+			later := time.Now().Add(time.Hour)
+			var wg sync.WaitGroup
+			var failed atomic.Value
+			for c := range convs {
+				wg.Go(func() {
+					l, err := s.LogInteraction(ctx, benchInteraction(c, 0))
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					for i := range perConv {
+						it := crm.OutboxItem{Key: fmt.Sprintf("c%d-%d", c, i), Channel: crm.ChannelSlack,
+							ConversationID: l.ConversationID, Kind: "reply", Payload: []byte(`{"text":"hello"}`)}
+						if i == 0 && tt.backoff {
+							it.NextAt = later
+						}
+						if _, _, err := s.EnqueueOutbox(ctx, it); err != nil {
+							failed.Store(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err, ok := failed.Load().(error); ok {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				due, err := s.DueOutbox(ctx, crm.ChannelSlack, time.Time{}, 100)
+				if err != nil || len(due) != tt.want {
+					b.Fatalf("DueOutbox = %d items, %v; want %d", len(due), err, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -73,7 +73,11 @@ func TestQueryPlans(t *testing.T) {
 	s := openTest(t)
 	// small names queries that sort what one customer or message has,
 	// a handful of rows: a temporary b-tree is fine there.
-	small := map[string]bool{"replies": true, "customer's conversations": true, "labels of a customer": true}
+	// The due outbox sorts the channel's due items by id: outbox_due finds
+	// them by next_at, which keeps a backlog of items backing off out of
+	// the scan.
+	small := map[string]bool{"replies": true, "customer's conversations": true, "labels of a customer": true,
+		"due outbox": true}
 	queries := []struct {
 		name  string
 		query string
@@ -110,6 +114,15 @@ func TestQueryPlans(t *testing.T) {
 		{"cascade: external ids", `DELETE FROM external_ids WHERE customer_id = ?`, []any{1}},
 		{"cascade: orders", `DELETE FROM orders WHERE customer_id = ?`, []any{1}},
 		{"cascade: sessions", `DELETE FROM sessions WHERE staff_id = ?`, []any{1}},
+		{"due outbox", dueOutboxSQL, []any{"slack", 0, 100}},
+		{"outbox by key", `SELECT ` + outboxCols + ` FROM outbox WHERE key = ?`, []any{"k"}},
+		{"outbox depth", `SELECT COUNT(*) FROM outbox WHERE channel = ? AND state = 'pending'`, []any{"slack"}},
+		{"outbox item state", `SELECT state FROM outbox WHERE id = ?`, []any{1}},
+		{"outbox update", `UPDATE outbox SET state = 'sent' WHERE id = ? AND state = 'pending'`, []any{1}},
+		{"conversation by link", `SELECT conversation_id FROM conversation_links WHERE kind = ? AND value = ?`, []any{"k", "v"}},
+		{"conversation links", `SELECT kind, value FROM conversation_links WHERE conversation_id = ?`, []any{1}},
+		{"cascade: outbox", `DELETE FROM outbox WHERE conversation_id = ?`, []any{1}},
+		{"cascade: links", `DELETE FROM conversation_links WHERE conversation_id = ?`, []any{1}},
 	}
 	err := s.read(ctx, func(t2 *dbtx) error {
 		for _, q := range queries {

@@ -76,7 +76,8 @@ func TestMigrateFreshAndReopen(t *testing.T) {
 		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
 	}
 	for _, table := range []string{"customers", "external_ids", "conversations", "messages", "escalations", "orders",
-		"staff", "sessions", "labels", "model_versions", "segment_assignments", "lead_scores"} {
+		"staff", "sessions", "labels", "model_versions", "segment_assignments", "lead_scores",
+		"outbox", "conversation_links"} {
 		if n := queryInt(t, db, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table); n != 1 {
 			t.Errorf("table %s missing", table)
 		}
