@@ -58,6 +58,10 @@ type Engine struct {
 	// OnEscalate, when set, is called after a message escalated its
 	// conversation (the staff notification hook).
 	OnEscalate func(ctx context.Context, conversationID int64, reason string)
+	// OnHandoff, when set, is called after a customer message arrived in
+	// a conversation a person owns (the bot stayed silent), so the
+	// person hears of it.
+	OnHandoff func(ctx context.Context, conversationID int64, m crm.Message)
 }
 
 // NewEngine returns an engine. policy nil means DefaultPolicy; log nil
@@ -162,6 +166,11 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
 	}
 	if t.Escalated && e.OnEscalate != nil {
 		e.OnEscalate(ctx, t.ConversationID, d.escalate)
+	}
+	if d.action == ActionHandoff && e.OnHandoff != nil {
+		cm := in.Message
+		cm.ID, cm.ConversationID = logged.MessageID, logged.ConversationID
+		e.OnHandoff(ctx, t.ConversationID, cm)
 	}
 	e.log.Debug("turn", "conversation", t.ConversationID, "action", t.Action, "intent", t.Intent, "confidence", u.Intent.Confidence)
 	return t, nil

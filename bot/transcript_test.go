@@ -8,19 +8,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/parley-chat/parley/bot"
+	"github.com/parley-chat/parley/bot/bottest"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/crmtest"
-	"github.com/parley-chat/parley/intents"
-	"github.com/parley-chat/parley/intents/builtin"
-	"github.com/parley-chat/parley/intents/ensemble"
-	"github.com/parley-chat/parley/knowledge"
 )
 
 // A transcript is a conversation as data: what the customer says (or
@@ -56,63 +52,8 @@ type step struct {
 	Sentiment    string   `yaml:"sentiment"`
 }
 
-var (
-	builtinOnce sync.Once
-	builtinNLU  *bot.Models
-	builtinKB   bot.Knowledge
-	builtinErr  error
-)
-
-// builtinParts loads the built-in models and knowledge base once.
-func builtinParts(tb testing.TB) (*bot.Models, bot.Knowledge) {
-	tb.Helper()
-	builtinOnce.Do(func() {
-		decode := func(name string) (intents.Model, error) {
-			f, err := builtin.Models().Open(name)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			return ensemble.DecodeModel(f)
-		}
-		m, err := decode(builtin.IntentModel)
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		im, ok := m.(*ensemble.Model)
-		if !ok {
-			builtinErr = fmt.Errorf("built-in intent model is a %s, want an ensemble", m.Header().Kind)
-			return
-		}
-		sm, err := decode(builtin.SentimentModel)
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		if builtinNLU, err = bot.NewModels(bot.ModelSet{Intent: im, Sentiment: sm, Version: "builtin"}); err != nil {
-			builtinErr = err
-			return
-		}
-		base, err := knowledge.Builtin()
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		var emb knowledge.Embedder
-		members, _ := im.Members()
-		for _, m := range members {
-			if e, ok := m.(knowledge.Embedder); ok {
-				emb = e
-			}
-		}
-		builtinKB, builtinErr = bot.NewKnowledge(base, emb)
-	})
-	if builtinErr != nil {
-		tb.Fatal(builtinErr)
-	}
-	return builtinNLU, builtinKB
-}
+// builtinParts is the built-in models and knowledge base, loaded once.
+func builtinParts(tb testing.TB) (*bot.Models, bot.Knowledge) { return bottest.Builtin(tb) }
 
 func newEngine(t *testing.T, policy string) (*bot.Engine, crm.Store) {
 	t.Helper()

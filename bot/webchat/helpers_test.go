@@ -19,78 +19,18 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/parley-chat/parley/bot"
+	"github.com/parley-chat/parley/bot/bottest"
 	"github.com/parley-chat/parley/bot/webchat"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/crmtest"
-	"github.com/parley-chat/parley/intents"
-	"github.com/parley-chat/parley/intents/builtin"
-	"github.com/parley-chat/parley/intents/ensemble"
-	"github.com/parley-chat/parley/knowledge"
 )
 
 // ioTimeout bounds every read and write of a test, so that a missing
 // frame fails the test instead of hanging it.
 const ioTimeout = 5 * time.Second
 
-var (
-	partsOnce sync.Once
-	partsNLU  *bot.Models
-	partsKB   bot.Knowledge
-	partsErr  error
-)
-
-// builtinParts loads the built-in intent and sentiment models and the
-// built-in knowledge base once (it takes about half a second): the
-// replies in these tests are the real bot's.
-func builtinParts(tb testing.TB) (*bot.Models, bot.Knowledge) {
-	tb.Helper()
-	partsOnce.Do(func() {
-		decode := func(name string) (intents.Model, error) {
-			f, err := builtin.Models().Open(name)
-			if err != nil {
-				return nil, fmt.Errorf("open built-in model %s: %w", name, err)
-			}
-			defer f.Close()
-			return ensemble.DecodeModel(f)
-		}
-		m, err := decode(builtin.IntentModel)
-		if err != nil {
-			partsErr = err
-			return
-		}
-		im, ok := m.(*ensemble.Model)
-		if !ok {
-			partsErr = fmt.Errorf("built-in intent model is a %s, want an ensemble", m.Header().Kind)
-			return
-		}
-		sm, err := decode(builtin.SentimentModel)
-		if err != nil {
-			partsErr = err
-			return
-		}
-		if partsNLU, err = bot.NewModels(bot.ModelSet{Intent: im, Sentiment: sm, Version: "builtin"}); err != nil {
-			partsErr = err
-			return
-		}
-		base, err := knowledge.Builtin()
-		if err != nil {
-			partsErr = err
-			return
-		}
-		var emb knowledge.Embedder
-		members, _ := im.Members()
-		for _, m := range members {
-			if e, ok := m.(knowledge.Embedder); ok {
-				emb = e
-			}
-		}
-		partsKB, partsErr = bot.NewKnowledge(base, emb)
-	})
-	if partsErr != nil {
-		tb.Fatal(partsErr)
-	}
-	return partsNLU, partsKB
-}
+// builtinParts is the built-in models and knowledge base, loaded once.
+func builtinParts(tb testing.TB) (*bot.Models, bot.Knowledge) { return bottest.Builtin(tb) }
 
 // harness is a web chat server on the real engine and an in-memory CRM.
 type harness struct {

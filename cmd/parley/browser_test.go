@@ -125,8 +125,17 @@ func waitFor(tb testing.TB, ctx context.Context, what, expr string) {
 }
 
 // startServe runs `parley serve` in-process and returns its base URL and
-// the running server (tests reach into its CRM and channels).
+// the running server (tests reach into its CRM and channels). The server
+// sees an empty environment (so no Slack).
 func startServe(tb testing.TB, args ...string) (string, *server) {
+	tb.Helper()
+	base, s, _ := startServeEnv(tb, nil, args...)
+	return base, s
+}
+
+// startServeEnv is startServe with the environment the server sees
+// (nothing of the real environment leaks in) and its log.
+func startServeEnv(tb testing.TB, env map[string]string, args ...string) (string, *server, *syncWriter) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
@@ -136,6 +145,7 @@ func startServe(tb testing.TB, args ...string) (string, *server) {
 	cmd := &serveCommand{stdout: io.Discard, stderr: logs,
 		listening: func(a string) { addrc <- a },
 		started:   func(s *server) { srvc <- s },
+		getenv:    func(k string) string { return env[k] },
 	}
 	go func() { done <- cmd.Run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...)) }()
 	var base string
@@ -159,7 +169,7 @@ func startServe(tb testing.TB, args ...string) (string, *server) {
 			tb.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return base, s
+	return base, s, logs
 }
 
 // syncWriter is a log buffer the server writes from many goroutines.

@@ -16,10 +16,13 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/api"
+	"github.com/parley-chat/parley/bot/handoff"
+	"github.com/parley-chat/parley/bot/slackbot"
 	"github.com/parley-chat/parley/bot/webchat"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/sqlite"
@@ -36,6 +39,8 @@ type serveCommand struct {
 	// accepts connections (tests listen on port 0); started, the server.
 	listening func(addr string)
 	started   func(*server)
+	// getenv, when set, replaces os.Getenv (tests configure Slack with it).
+	getenv func(string) string
 }
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
@@ -60,6 +65,9 @@ type serveConfig struct {
 	policyPath, kbDir, redact string
 	debugAddr                 string
 	allowOrigins              string
+	slackAPIURL, publicURL    string
+	// getenv reads the environment (Slack's settings); tests set it.
+	getenv func(string) string
 }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
@@ -74,6 +82,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.kbDir, "kb", "", "knowledge base directory of Markdown articles (default: the built-in one)")
 	fs.StringVar(&cfg.redact, "redact", "", "mask PII in stored text: comma-separated email, card, phone, or all")
 	fs.StringVar(&cfg.allowOrigins, "allow-origin", "", "hosts whose pages may embed the chat widget, comma-separated (e.g. shop.example,*.shop.example; default: this server's own pages only)")
+	fs.StringVar(&cfg.slackAPIURL, "slack-api-url", "", "Slack Web API base URL (default: Slack's; any compatible endpoint, e.g. a local fake)")
+	fs.StringVar(&cfg.publicURL, "public-url", "", "this server's URL as staff reach it, for links in Slack (default: http://ADDR)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--db FILE] [--model FILE] [--policy FILE] [--kb DIR] [--redact KINDS]")
@@ -81,6 +91,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	cfg.getenv = c.getenv
+	if cfg.getenv == nil {
+		cfg.getenv = os.Getenv
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, nil))
 	if os.Getenv("GOGC") == "" {
@@ -118,12 +132,18 @@ type server struct {
 	store   *sqlite.Store
 	models  *bot.Models
 	engine  *bot.Engine
+	desk    *handoff.Desk
 	webchat *webchat.Server
+	slack   *slackbot.App // nil without Slack
 	http    *http.Server
 }
 
 func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: log}
+	// A partial Slack configuration is refused before anything is loaded.
+	if _, _, err := slackbot.ConfigFromEnv(cfg.getenv); err != nil {
+		return nil, err
+	}
 	opts := []sqlite.Option{}
 	if cfg.redact != "" {
 		r, err := parseRedact(cfg.redact)
@@ -175,6 +195,13 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		}
 	}
 	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log})
+	s.desk = handoff.New(store, log)
+	s.engine.OnEscalate = s.desk.Escalated
+	s.engine.OnHandoff = s.desk.CustomerWrote
+	s.desk.Route(crm.ChannelWeb, webDeliverer{s.webchat})
+	if err := s.setupSlack(); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -201,6 +228,16 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
+	var background sync.WaitGroup
+	bctx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() { stopBackground(); background.Wait() }()
+	if s.slack != nil {
+		background.Go(func() {
+			if err := s.slack.Run(bctx); err != nil {
+				s.log.Error("slack stopped", "err", err)
+			}
+		})
+	}
 	if s.cfg.debugAddr != "" {
 		dbg := &http.Server{Addr: s.cfg.debugAddr, Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
@@ -247,7 +284,49 @@ func (s *server) routes() http.Handler {
 		api.JSON(w, http.StatusOK, map[string]any{"status": "ready", "intent_model": set.Version})
 	})
 	mux.HandleFunc("POST /api/v1/nlu", s.handleNLU)
+	if s.slack != nil {
+		mux.Handle("/slack/", s.slack.Handler())
+	}
 	return mux
+}
+
+// setupSlack adds the Slack app when the environment configures it; a
+// partial configuration stops the start, naming what is missing.
+func (s *server) setupSlack() error {
+	cfg, enabled, err := slackbot.ConfigFromEnv(s.cfg.getenv)
+	if err != nil {
+		return err
+	}
+	if !enabled {
+		s.log.Info("slack is off: set " + slackbot.EnvBotToken + ", " + slackbot.EnvAppToken + " (or " + slackbot.EnvSigningSecret + ") and " + slackbot.EnvStaffChannel + " to connect it")
+		return nil
+	}
+	cfg.APIURL, cfg.Logger = s.cfg.slackAPIURL, s.log
+	cfg.ConsoleURL = s.cfg.publicURL
+	if cfg.ConsoleURL == "" {
+		cfg.ConsoleURL = "http://" + s.cfg.addr
+	}
+	app, err := slackbot.New(cfg, s.engine, s.desk, s.store)
+	if err != nil {
+		return err
+	}
+	s.slack = app
+	s.desk.Route(crm.ChannelSlack, app)
+	s.desk.Observe(app.Observe)
+	return nil
+}
+
+// webDeliverer brings a person's replies to web chat customers: they are
+// in the CRM already, the widget's connections get them pushed.
+type webDeliverer struct{ chat *webchat.Server }
+
+func (d webDeliverer) Deliver(ctx context.Context, conv crm.Conversation, _ crm.Message, _ crm.StaffUser) error {
+	d.chat.Publish(ctx, conv.ID)
+	return nil
+}
+
+func (d webDeliverer) StateChanged(_ context.Context, conv crm.Conversation) {
+	d.chat.SetState(conv.ID, conv.State)
 }
 
 // debugMux serves the profiler on its own listener, away from the
