@@ -68,8 +68,10 @@ type Event struct {
 	Kind         Kind
 	Source       Source
 	Conversation crm.Conversation // its state after the change
-	Staff        crm.StaffUser    // who acted (zero for the bot)
-	Message      crm.Message      // the reply or note
+	Staff        crm.StaffUser    // who acted (zero for the bot); for Claimed, the new owner
+	// By is who assigned the conversation to Staff, when someone else did.
+	By      crm.StaffUser
+	Message crm.Message // the reply or note
 	// Reason is the escalation's reason, or the resolution.
 	Reason string
 }
@@ -172,6 +174,33 @@ func (d *Desk) Claim(ctx context.Context, conversationID int64, staff crm.StaffU
 	return d.assign(ctx, conv, staff, src)
 }
 
+// Assign gives a conversation waiting for a person (or assigned to
+// someone) to another staff member; by is who did it.
+func (d *Desk) Assign(ctx context.Context, conversationID int64, to, by crm.StaffUser, src Source) (crm.Conversation, error) {
+	conv, err := d.store.Conversation(ctx, conversationID)
+	if err != nil {
+		return conv, fmt.Errorf("assign conversation %d: %w", conversationID, err)
+	}
+	if to.Disabled || to.ID == 0 {
+		return conv, fmt.Errorf("assign conversation %d: %w: no such active staff member", conversationID, crm.ErrInvalid)
+	}
+	switch {
+	case conv.State == crm.StateAssigned && conv.AssigneeID == to.ID:
+		return conv, nil
+	case conv.State != crm.StateEscalated && conv.State != crm.StateAssigned:
+		return conv, fmt.Errorf("assign conversation %d: %w (it is %s)", conversationID, ErrNotEscalated, conv.State)
+	}
+	conv, err = d.store.SetState(ctx, conv.ID, crm.StateAssigned, to.ID, "")
+	if err != nil {
+		return conv, fmt.Errorf("assign conversation %d to %s: %w", conv.ID, to.Email, err)
+	}
+	if dl := d.deliverer(conv.Channel); dl != nil {
+		dl.StateChanged(ctx, conv)
+	}
+	d.announce(ctx, Event{Kind: Claimed, Source: src, Conversation: conv, Staff: to, By: by})
+	return conv, nil
+}
+
 func (d *Desk) assign(ctx context.Context, conv crm.Conversation, staff crm.StaffUser, src Source) (crm.Conversation, error) {
 	conv, err := d.store.SetState(ctx, conv.ID, crm.StateAssigned, staff.ID, "")
 	if err != nil {
@@ -180,7 +209,7 @@ func (d *Desk) assign(ctx context.Context, conv crm.Conversation, staff crm.Staf
 	if dl := d.deliverer(conv.Channel); dl != nil {
 		dl.StateChanged(ctx, conv)
 	}
-	d.announce(ctx, Event{Kind: Claimed, Source: src, Conversation: conv, Staff: staff})
+	d.announce(ctx, Event{Kind: Claimed, Source: src, Conversation: conv, Staff: staff, By: staff})
 	return conv, nil
 }
 

@@ -21,6 +21,8 @@ import (
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/api"
+	"github.com/parley-chat/parley/bot/console"
+	"github.com/parley-chat/parley/bot/console/auth"
 	"github.com/parley-chat/parley/bot/handoff"
 	"github.com/parley-chat/parley/bot/slackbot"
 	"github.com/parley-chat/parley/bot/webchat"
@@ -135,6 +137,7 @@ type server struct {
 	desk    *handoff.Desk
 	webchat *webchat.Server
 	slack   *slackbot.App // nil without Slack
+	console *console.Server
 	http    *http.Server
 }
 
@@ -202,6 +205,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 	if err := s.setupSlack(); err != nil {
 		return nil, err
 	}
+	s.setupConsole(kb)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -210,6 +214,9 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The console's live streams never go idle: end them when shutdown
+	// starts, or it would wait for them until its timeout.
+	s.http.RegisterOnShutdown(s.console.Close)
 	ok = true
 	return s, nil
 }
@@ -287,7 +294,33 @@ func (s *server) routes() http.Handler {
 	if s.slack != nil {
 		mux.Handle("/slack/", s.slack.Handler())
 	}
+	consoleRoutes := s.console.Handler()
+	mux.Handle("/console/", consoleRoutes)
+	mux.Handle("/console", consoleRoutes)
 	return mux
+}
+
+// setupConsole adds the staff console at /console: its sign-in on the
+// CRM's staff accounts, the desk's actions, live updates from the desk's
+// events, and canned responses from the knowledge base.
+func (s *server) setupConsole(kb bot.Knowledge) {
+	// Behind a TLS-terminating proxy (an https public URL) the session
+	// cookie is marked Secure.
+	a := auth.New(s.store, auth.Config{Logger: s.log, SecureCookies: strings.HasPrefix(s.cfg.publicURL, "https://")})
+	s.console = console.New(console.Deps{Store: s.store, Desk: s.desk, Auth: a, KB: cannedSearcher{kb}, Logger: s.log})
+	s.desk.Observe(s.console.Observe)
+}
+
+// cannedSearcher is the knowledge base as the console's canned responses
+// search it: free text, tokenized as the bot tokenizes messages.
+type cannedSearcher struct{ kb bot.Knowledge }
+
+func (c cannedSearcher) Search(q string, n int) []knowledge.Hit {
+	doc, err := nlp.Parse(q)
+	if err != nil {
+		return nil // empty or too long: no suggestions
+	}
+	return c.kb.Search(doc, n, nil)
 }
 
 // setupSlack adds the Slack app when the environment configures it; a
