@@ -17,11 +17,17 @@ type dataCommand struct{ stdout, stderr io.Writer }
 var errDataProblems = errors.New("conflicting labels")
 
 func (c *dataCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		// export, import and check work on the CRM (training_cmds.go).
+		if sub := dataSubcommand(args[0]); sub != nil {
+			return sub(ctx, c.stdout, c.stderr, args[1:])
+		}
+	}
 	fs := flag.NewFlagSet("data", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	counts := fs.Bool("counts", false, "also print the number of examples per label")
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "Usage: parley data [--counts] FILE|DIR...\n\nChecks data files: malformed rows (file:line), duplicate utterances and conflicting labels.")
+		fmt.Fprintln(c.stderr, "Usage: parley data [--counts] FILE|DIR...\n       parley data export|import|check ... (the CRM's training set; see parley data check -h)\n\nChecks data files: malformed rows (file:line), duplicate utterances and conflicting labels.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

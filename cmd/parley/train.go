@@ -19,6 +19,10 @@ import (
 type trainCommand struct{ stdout, stderr io.Writer }
 
 func (c *trainCommand) Run(ctx context.Context, args []string) error {
+	if fromDB(args) {
+		// Retraining from the CRM has its own flags (training_cmds.go).
+		return (&trainDBCommand{stdout: c.stdout, stderr: c.stderr}).Run(ctx, args)
+	}
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	var (
@@ -29,7 +33,7 @@ func (c *trainCommand) Run(ctx context.Context, args []string) error {
 	)
 	mf := addModelFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "Usage: parley train --data PATH [--val FILE] [--model svm|forest|rnn|ensemble] [--out FILE]")
+		fmt.Fprintln(c.stderr, "Usage: parley train --data PATH [--val FILE] [--model svm|forest|rnn|ensemble] [--out FILE]\n       parley train --from-db [--db FILE] [--seed S] [--folds K] (see parley train --from-db -h)")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -70,19 +74,24 @@ func (c *trainCommand) Run(ctx context.Context, args []string) error {
 	}
 	h := m.Header()
 	fmt.Fprintf(c.stdout, "trained %s on %d examples, %d labels, in %.1f s\n", h.Kind, h.Examples, len(h.Labels), time.Since(start).Seconds())
-	keys := make([]string, 0, len(h.Metrics))
-	for k := range h.Metrics {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(c.stdout, "  %-28s %.4g\n", k, h.Metrics[k])
-	}
+	printMetrics(c.stdout, h.Metrics)
 	if h.Threshold > 0 {
 		fmt.Fprintf(c.stdout, "  %-28s %.4g\n", "oos_threshold", h.Threshold)
 	}
 	fmt.Fprintf(c.stdout, "wrote %s (%.1f MB)\n", *out, float64(n)/(1<<20))
 	return nil
+}
+
+// printMetrics prints metrics in name order, one a line.
+func printMetrics(w io.Writer, metrics map[string]float64) {
+	keys := make([]string, 0, len(metrics))
+	for k := range metrics {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-28s %.4g\n", k, metrics[k])
+	}
 }
 
 // loadData reads a data file, or every data file (.csv, .jsonl, .yml)
