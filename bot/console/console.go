@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-chat/parley/bot/console/auth"
 	"github.com/parley-chat/parley/bot/handoff"
+	"github.com/parley-chat/parley/bot/training"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/knowledge"
 )
@@ -56,9 +57,16 @@ type Searcher interface {
 
 // Deps is what the console is built on.
 type Deps struct {
-	Store Store
-	Desk  Desk
-	Auth  *auth.Auth
+	// Training and Runner run the analysts' pages (the NLU inbox,
+	// retraining, models); nil turns them off.
+	Training *training.Workbench
+	Runner   *training.Runner
+	// Retrain is what the Retrain button trains (zero: the built-in
+	// model's configuration).
+	Retrain training.RetrainOptions
+	Store   Store
+	Desk    Desk
+	Auth    *auth.Auth
 	// KB finds canned responses; nil turns them off.
 	KB     Searcher
 	Logger *slog.Logger
@@ -75,6 +83,10 @@ type Server struct {
 	log   *slog.Logger
 	now   func() time.Time
 	hub   *hub
+
+	training    *training.Workbench
+	runner      *training.Runner
+	retrainOpts training.RetrainOptions
 }
 
 // New returns the console on d. Store, Desk and Auth are required.
@@ -85,7 +97,8 @@ func New(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Server{store: d.Store, desk: d.Desk, auth: d.Auth, kb: d.KB, log: d.Logger, now: d.Now, hub: newHub()}
+	return &Server{store: d.Store, desk: d.Desk, auth: d.Auth, kb: d.KB, log: d.Logger, now: d.Now, hub: newHub(),
+		training: d.Training, runner: d.Runner, retrainOpts: d.Retrain}
 }
 
 // Limits.
@@ -130,6 +143,20 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /console/conversations/{id}/resolve", agent, s.resolve)
 	handle("GET /console/api/canned", agent, s.canned)
 	handle("GET /console/events", agent, s.events)
+
+	analyst := s.auth.Require(crm.RoleAnalyst)
+	handle("GET /console/analytics", analyst, s.analyticsPage)
+	if s.training != nil {
+		handle("GET /console/training", analyst, s.trainingPage)
+		handle("GET /console/training/status", analyst, s.trainStatus)
+		handle("POST /console/training/label", analyst, s.label)
+		handle("POST /console/training/retrain", analyst, s.retrain)
+		handle("POST /console/training/cancel", analyst, s.cancelRetrain)
+		handle("GET /console/models", analyst, s.modelsPage)
+		handle("GET /console/models/compare", analyst, s.compare)
+		handle("POST /console/models/{id}/promote", analyst, s.promote)
+		handle("POST /console/models/rollback", analyst, s.rollback)
+	}
 
 	handle("GET /console/admin/users", admin, s.usersPage)
 	handle("POST /console/admin/users", admin, s.usersAction)

@@ -103,6 +103,12 @@ var notices = map[string]string{
 
 	"user-disabled": "Account disabled: its sessions no longer work.",
 	"user-enabled":  "Account enabled.",
+
+	"labelled":   "Labelled. The next retraining learns from it.",
+	"retraining": "Retraining started: it runs in the background, the serving model is untouched.",
+	"cancelled":  "Retraining cancelled: nothing was stored.",
+	"promoted":   "Promoted: every server switches to it within seconds.",
+	"rolledback": "Rolled back to the previous version.",
 }
 
 func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request) {

@@ -105,7 +105,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // newFixtureOn is newFixture on the store open makes.
-func newFixtureOn(t testing.TB, open func(*crmtest.Clock) crm.Store) *fixture {
+func newFixtureOn(t testing.TB, open func(*crmtest.Clock) crm.Store, with ...func(*console.Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, clock: crmtest.NewClock(t0), web: &deliveries{}}
@@ -138,7 +138,11 @@ func newFixtureOn(t testing.TB, open func(*crmtest.Clock) crm.Store) *fixture {
 		t.Fatal(err)
 	}
 	a := auth.New(f.store, auth.Config{Now: f.clock.Now, Logger: quiet})
-	f.console = console.New(console.Deps{Store: f.store, Desk: f.desk, Auth: a, KB: kbSearcher{kb}, Now: f.clock.Now, Logger: quiet})
+	deps := console.Deps{Store: f.store, Desk: f.desk, Auth: a, KB: kbSearcher{kb}, Now: f.clock.Now, Logger: quiet}
+	for _, w := range with {
+		w(&deps)
+	}
+	f.console = console.New(deps)
 	f.desk.Observe(f.console.Observe)
 	srv := httptest.NewServer(f.console.Handler())
 	t.Cleanup(srv.Close)

@@ -55,6 +55,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	u, err := s.auth.Login(w, r, email, r.PostForm.Get("password"))
 	var throttled *auth.ThrottledError
 	switch {
+	case err == nil && !worksInbox(u.Role) && next == "/console" && s.training != nil:
+		// Analysts start in the NLU inbox.
+		http.Redirect(w, r, "/console/training", http.StatusSeeOther)
 	case err == nil && !worksInbox(u.Role) && next == "/console":
 		http.Redirect(w, r, auth.LoginPath, http.StatusSeeOther)
 	case err == nil:

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,7 +25,7 @@ type pageSet map[string]*template.Template
 
 // pages is parsed once; the templates are part of the package, so a
 // parse error is a bug that the package's tests catch, not input.
-var pages = mustParsePages("login.html", "inbox.html", "conversation.html", "users.html", "error.html")
+var pages = mustParsePages("login.html", "inbox.html", "conversation.html", "users.html", "error.html", "training.html", "models.html", "compare.html")
 
 var funcs = template.FuncMap{
 	"asset":     assetURL,
@@ -40,6 +41,9 @@ var funcs = template.FuncMap{
 	"stateText": stateLabel,
 	"initials":  initials,
 	"signed":    func(f float64) string { return fmt.Sprintf("%+.2f", f) },
+	"metric":    metric,
+	"points":    func(f float64) string { return fmt.Sprintf("%+.1f pt", 100*f) },
+	"join":      joinIDs,
 	"scoreBar":  func(f float64) int { return int(math.Round(math.Max(0, math.Min(1, f)) * 10)) },
 }
 
@@ -73,14 +77,16 @@ type page struct {
 	Me      crm.StaffUser
 	CSRF    string
 	IsAdmin bool
-	// CanInbox is set for the roles that work the inbox.
-	CanInbox bool
+	// CanInbox is set for the roles that work the inbox; CanTrain for
+	// those that label and retrain.
+	CanInbox, CanTrain bool
 	// Nav is the active top-bar item ("inbox", "users").
 	Nav string
 }
 
 func newPage(p auth.Principal, title string) page {
-	return page{Title: title, Me: p.Staff, CSRF: p.CSRF, IsAdmin: p.Staff.Role == crm.RoleAdmin, CanInbox: worksInbox(p.Staff.Role)}
+	return page{Title: title, Me: p.Staff, CSRF: p.CSRF, IsAdmin: p.Staff.Role == crm.RoleAdmin, CanInbox: worksInbox(p.Staff.Role),
+		CanTrain: p.Staff.Role == crm.RoleAnalyst || p.Staff.Role == crm.RoleAdmin}
 }
 
 // worksInbox reports whether a role may use the inbox (Handler's
@@ -182,4 +188,24 @@ func preview(text string, n int) string {
 		cut = cut[:i]
 	}
 	return cut + "…"
+}
+
+// metric shows the first of keys a version has, as a percentage ("—"
+// when it has none).
+func metric(m map[string]float64, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return fmt.Sprintf("%.1f%%", 100*v)
+		}
+	}
+	return "—"
+}
+
+// joinIDs is message ids as a form value ("3,7,9").
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
 }

@@ -103,7 +103,7 @@ func browse(tb testing.TB, ctx context.Context, what string, steps ...chromedp.A
 // get runs one browser action that returns a value.
 func get[T any](tb testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
 	tb.Helper()
-	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(rctx, a)
 	if err != nil {
@@ -121,7 +121,7 @@ func eval[T any](tb testing.TB, ctx context.Context, what, expr string) T {
 // waitFor polls a JavaScript expression until it is true.
 func waitFor(tb testing.TB, ctx context.Context, what, expr string) {
 	tb.Helper()
-	get(tb, ctx, "waiting for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(12*time.Second), chromedp.WithPollingInterval(25*time.Millisecond)))
+	get(tb, ctx, "waiting for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(25*time.Millisecond)))
 }
 
 // startServe runs `parley serve` in-process and returns its base URL and
@@ -188,4 +188,31 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// waitNav is waitFor across a page load: the step before it (a form
+// post, a click on a link) navigates, and the expression is polled on
+// whatever page is there, until it holds on the new one.
+func waitNav(tb testing.TB, ctx context.Context, what, expr string) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
+		_, err := chromedp.Run(rctx, chromedp.Poll[bool](`window.__leaving === undefined && document.readyState === 'complete' && (`+expr+`)`,
+			chromedp.WithPollingInterval(25*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(25 * time.Millisecond) // the page was replaced mid-poll: poll the new one
+	}
+}
+
+// leaving marks the current page, so waitNav waits for the next one.
+func leaving(tb testing.TB, ctx context.Context) {
+	tb.Helper()
+	eval[bool](tb, ctx, "marking the page", `window.__leaving = true`)
 }

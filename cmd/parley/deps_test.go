@@ -47,8 +47,10 @@ var depsPolicy = map[string]struct {
 	"bot/webchat":         {project: []string{"bot", "crm", "nlp"}, external: []string{"github.com/coder/websocket"}},
 	"bot/handoff":         {project: []string{"crm"}},
 	"bot/console/auth":    {project: []string{"crm"}, external: []string{"golang.org/x/crypto/"}},
-	"bot/console":         {project: []string{"bot", "bot/handoff", "bot/console/auth", "crm", "knowledge"}},
+	"bot/console":         {project: []string{"bot/training", "bot", "bot/handoff", "bot/console/auth", "bot/console/charts", "crm", "knowledge"}},
+	"bot/console/charts":  {},
 	"bot/bottest":         {project: []string{"bot", "intents", "intents/builtin", "intents/ensemble", "knowledge"}},
+	"bot/training":        {project: []string{"crm", "intents", "intents/builtin", "intents/ensemble", "nlp"}},
 	// Slack stays at the edge: nothing but this package (and cmd) imports slack-go.
 	"bot/slackbot":           {project: []string{"bot", "bot/handoff", "crm"}, external: []string{"github.com/slack-go/slack"}},
 	"bot/slackbot/slackfake": {project: []string{}, external: []string{"github.com/slack-go/slack", "github.com/coder/websocket", "github.com/gorilla/websocket"}},

@@ -25,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/bot/console/auth"
 	"github.com/parley-chat/parley/bot/handoff"
 	"github.com/parley-chat/parley/bot/slackbot"
+	"github.com/parley-chat/parley/bot/training"
 	"github.com/parley-chat/parley/bot/webchat"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/sqlite"
@@ -68,6 +69,8 @@ type serveConfig struct {
 	debugAddr                 string
 	allowOrigins              string
 	slackAPIURL, publicURL    string
+	modelPoll                 time.Duration
+	retrainMembers            string
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
 }
@@ -86,6 +89,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.allowOrigins, "allow-origin", "", "hosts whose pages may embed the chat widget, comma-separated (e.g. shop.example,*.shop.example; default: this server's own pages only)")
 	fs.StringVar(&cfg.slackAPIURL, "slack-api-url", "", "Slack Web API base URL (default: Slack's; any compatible endpoint, e.g. a local fake)")
 	fs.StringVar(&cfg.publicURL, "public-url", "", "this server's URL as staff reach it, for links in Slack (default: http://ADDR)")
+	fs.StringVar(&cfg.retrainMembers, "retrain-members", "", "model families the console's Retrain button trains, comma-separated (default: the built-in model's, svm,rnn)")
+	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--db FILE] [--model FILE] [--policy FILE] [--kb DIR] [--redact KINDS]")
@@ -137,6 +142,7 @@ type server struct {
 	desk    *handoff.Desk
 	webchat *webchat.Server
 	slack   *slackbot.App // nil without Slack
+	runner  *training.Runner
 	console *console.Server
 	http    *http.Server
 }
@@ -205,7 +211,9 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 	if err := s.setupSlack(); err != nil {
 		return nil, err
 	}
-	s.setupConsole(kb)
+	if err := s.setupConsole(kb); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -238,6 +246,9 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	var background sync.WaitGroup
 	bctx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { stopBackground(); background.Wait() }()
+	if s.cfg.modelPoll > 0 {
+		background.Go(func() { s.watchModels(bctx, s.cfg.modelPoll) })
+	}
 	if s.slack != nil {
 		background.Go(func() {
 			if err := s.slack.Run(bctx); err != nil {
@@ -274,7 +285,12 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	return nil
 }
 
-func (s *server) close() error { return s.store.Close() }
+func (s *server) close() error {
+	if s.runner != nil {
+		s.runner.Close() // a retraining in progress is cancelled and stores nothing
+	}
+	return s.store.Close()
+}
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -303,12 +319,23 @@ func (s *server) routes() http.Handler {
 // setupConsole adds the staff console at /console: its sign-in on the
 // CRM's staff accounts, the desk's actions, live updates from the desk's
 // events, and canned responses from the knowledge base.
-func (s *server) setupConsole(kb bot.Knowledge) {
+func (s *server) setupConsole(kb bot.Knowledge) error {
 	// Behind a TLS-terminating proxy (an https public URL) the session
 	// cookie is marked Secure.
 	a := auth.New(s.store, auth.Config{Logger: s.log, SecureCookies: strings.HasPrefix(s.cfg.publicURL, "https://")})
-	s.console = console.New(console.Deps{Store: s.store, Desk: s.desk, Auth: a, KB: cannedSearcher{kb}, Logger: s.log})
+	d := console.Deps{Store: s.store, Desk: s.desk, Auth: a, KB: cannedSearcher{kb}, Logger: s.log}
+	wb, err := training.New(s.store, training.WithLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("the analysts' workbench: %w", err)
+	}
+	s.runner = training.NewRunner(wb)
+	d.Training, d.Runner = wb, s.runner
+	if s.cfg.retrainMembers != "" {
+		d.Retrain.Members = strings.Split(s.cfg.retrainMembers, ",")
+	}
+	s.console = console.New(d)
 	s.desk.Observe(s.console.Observe)
+	return nil
 }
 
 // cannedSearcher is the knowledge base as the console's canned responses

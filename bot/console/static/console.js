@@ -309,6 +309,32 @@
     ta.setSelectionRange(ta.value.length, ta.value.length);
   });
 
+  // --- retraining progress (NLU inbox) --------------------------------
+
+  // While a retraining runs, its stage is polled and shown; the page
+  // reloads when it ends, to show the result.
+  function watchTraining() {
+    const card = $('#train-status');
+    if (!card || card.dataset.running !== 'true') return;
+    const stage = $('#train-stage');
+    const timer = setInterval(async () => {
+      try {
+        const r = await fetch('/console/training/status', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+        if (r.status === 401) { clearInterval(timer); toLogin(); return; }
+        const st = await r.json();
+        if (st.running) {
+          const s = st.stage || {};
+          const step = s.of ? ' ' + s.step + '/' + s.of : '';
+          const secs = s.elapsed_ns ? ' (' + (s.elapsed_ns / 1e9).toFixed(1) + ' s)' : '';
+          stage.textContent = 'Running: ' + (s.name || '') + step + (s.detail ? ' ' + s.detail : '') + secs;
+        } else {
+          clearInterval(timer);
+          location.reload();
+        }
+      } catch (_) { /* the next poll tries again */ }
+    }, 1000);
+  }
+
   // --- start ---------------------------------------------------------
 
   function start() {
@@ -317,6 +343,7 @@
     setInterval(tickWaits, 20000);
     scrollTranscript(true);
     connect();
+    watchTraining();
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();
