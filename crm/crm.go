@@ -678,6 +678,13 @@ type Store interface {
 	// attempt, its error (kept as OutboxErrorText makes it), and when to
 	// try again (zero: at once). It stays pending. Errors as OutboxSent.
 	OutboxRetry(ctx context.Context, id int64, nextAt time.Time, errText string) error
+	// ClaimOutbox takes a due pending item for one worker: it moves the
+	// item's NextAt to until, so no other worker (another server on the
+	// same database) sees it as due meanwhile, and reports whether this
+	// caller got it — false when the item is not pending or not due at
+	// now (someone else claimed it first). A claim that is never
+	// followed by OutboxSent/Retry/Failed expires at until.
+	ClaimOutbox(ctx context.Context, id int64, now, until time.Time) (bool, error)
 	// OutboxFailed gives up on a pending item: one more attempt, its
 	// error, state failed. It is never tried again and no longer holds
 	// back its conversation's later items. Errors as OutboxSent.

@@ -38,12 +38,15 @@ type post struct {
 
 // Outbox timing.
 const (
-	outboxBatch    = 32
-	outboxWorkers  = 4
-	outboxPoll     = 500 * time.Millisecond
-	retryBase      = 500 * time.Millisecond
-	retryMax       = 2 * time.Minute
-	metadataType   = "parley_outbox"
+	outboxBatch   = 32
+	outboxWorkers = 4
+	outboxPoll    = 500 * time.Millisecond
+	retryBase     = 500 * time.Millisecond
+	retryMax      = 2 * time.Minute
+	metadataType  = "parley_outbox"
+	// claimFor is how long a worker holds an item it is sending: longer
+	// than one Slack call may take (slackCallLimit).
+	claimFor       = 30 * time.Second
 	slackCallLimit = 10 * time.Second
 )
 
@@ -118,6 +121,16 @@ func (a *App) DrainOutbox(ctx context.Context) {
 // send tries one item and records the outcome; it reports whether the
 // item is done (sent, or failed for good).
 func (a *App) send(ctx context.Context, it crm.OutboxItem) bool {
+	// Servers sharing the database each run a worker: the claim gives an
+	// item to one of them (another's claim, or a crashed one's until it
+	// expires, makes it skip).
+	now := a.now()
+	if ok, err := a.store.ClaimOutbox(ctx, it.ID, now, now.Add(claimFor)); err != nil || !ok {
+		if err != nil {
+			a.log.Error("slack outbox: claim", "key", it.Key, "err", err)
+		}
+		return false
+	}
 	result, err := a.deliver(ctx, it)
 	// What happened is recorded even when shutting down: a post that went
 	// out and stayed pending would be looked for again after a restart.
@@ -230,7 +243,9 @@ func (a *App) deliver(ctx context.Context, it crm.OutboxItem) (string, error) {
 	// The item may have been posted before: a failed try whose outcome
 	// is unknown, or a crash between posting and recording it (an item
 	// queued before this process started).
-	if it.Attempts > 0 || it.CreatedAt.Before(a.started) {
+	// (NextAt past its creation means a worker claimed it before: one
+	// that may have crashed after posting.)
+	if it.Attempts > 0 || it.CreatedAt.Before(a.started) || it.NextAt.After(it.CreatedAt.Add(time.Second)) {
 		if ts, ok := a.findPosted(cctx, channel, thread, it); ok {
 			return ts, a.afterPost(ctx, it, p, channel, ts)
 		}

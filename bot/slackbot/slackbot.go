@@ -116,6 +116,7 @@ type Store interface {
 	OutboxSent(ctx context.Context, id int64, result string, at time.Time) error
 	OutboxRetry(ctx context.Context, id int64, nextAt time.Time, errText string) error
 	OutboxFailed(ctx context.Context, id int64, errText string) error
+	ClaimOutbox(ctx context.Context, id int64, now, until time.Time) (bool, error)
 	OutboxDepth(ctx context.Context, ch crm.Channel) (int, error)
 
 	SetConversationLink(ctx context.Context, conversationID int64, kind, value string) error

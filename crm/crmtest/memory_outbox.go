@@ -260,3 +260,25 @@ func copyOutbox(it crm.OutboxItem) crm.OutboxItem {
 	it.Payload = copyBytes(it.Payload)
 	return it
 }
+
+// ClaimOutbox implements crm.Store.
+func (m *Memory) ClaimOutbox(ctx context.Context, id int64, now, until time.Time) (bool, error) {
+	for _, t := range []time.Time{now, until} {
+		if err := crm.CheckTime("outbox claim time", t); err != nil {
+			return false, fmt.Errorf("claim outbox item %d: %w", id, err)
+		}
+	}
+	if until.IsZero() {
+		return false, fmt.Errorf("claim outbox item %d: %w: no claim end", id, crm.ErrInvalid)
+	}
+	if err := m.lock(ctx); err != nil {
+		return false, fmt.Errorf("claim outbox item %d: %w", id, err)
+	}
+	defer m.mu.Unlock()
+	it, err := m.pendingOutbox(id)
+	if err != nil || it.NextAt.After(m.stamp(now)) {
+		return false, nil
+	}
+	it.NextAt = m.stamp(until)
+	return true, nil
+}

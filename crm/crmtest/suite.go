@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxDue", testOutboxDue},
 		{"OutboxTransitions", testOutboxTransitions},
 		{"OutboxConcurrent", testOutboxConcurrent},
+		{"OutboxClaim", testOutboxClaim},
 		{"OutboxErasure", testOutboxErasure},
 		{"ConversationLinks", testConversationLinks},
 		{"BadInput", testBadInput},

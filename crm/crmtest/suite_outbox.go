@@ -2,6 +2,7 @@ package crmtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -442,4 +443,71 @@ func testOutboxConcurrent(t *testing.T, e *env) {
 	}
 	// One conversation: only its oldest item is due.
 	equal(t, "due of one conversation", keys(must(s.DueOutbox(ctx, crm.ChannelSlack, T0, 0))(t)), []string{"k0"})
+}
+
+// testOutboxClaim: a due item is claimed by one worker; it is not due
+// for anyone else until the claim expires; racing claims give it to one.
+func testOutboxClaim(t *testing.T, e *env) {
+	ctx, s := e.ctx, e.s
+	conv := e.log(web("v", "r", "m", "hi")).ConversationID
+	now := e.clock.Now()
+	it := e.enqueue(item("claim-1", crm.ChannelSlack, conv))
+	until := now.Add(30 * time.Second)
+	for _, tc := range []struct {
+		name string
+		id   int64
+		at   time.Time
+		want bool
+	}{
+		{"due", it.ID, now, true},
+		{"claimed already", it.ID, now.Add(time.Second), false},
+		{"claim expired", it.ID, until.Add(time.Second), true},
+		{"unknown item", it.ID + 999, now, false},
+	} {
+		until = tc.at.Add(30 * time.Second)
+		got, err := s.ClaimOutbox(ctx, tc.id, tc.at, until)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: ClaimOutbox = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if due := must(s.DueOutbox(ctx, crm.ChannelSlack, now.Add(40*time.Second), 10))(t); len(due) != 0 {
+		t.Errorf("a claimed item is due: %v", keys(due))
+	}
+	noErr(t, "OutboxSent", s.OutboxSent(ctx, it.ID, "ts", now))
+	if got, err := s.ClaimOutbox(ctx, it.ID, now.Add(time.Hour), now.Add(2*time.Hour)); got || err != nil {
+		t.Errorf("claiming a sent item: %v, %v; want false", got, err)
+	}
+	if _, err := s.ClaimOutbox(ctx, it.ID, now, time.Time{}); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("a claim without an end: %v, want ErrInvalid", err)
+	}
+	// Two servers race for each of 10 items: each goes to exactly one.
+	var ids []int64
+	for k := range 10 {
+		ids = append(ids, e.enqueue(item(fmt.Sprintf("race-%d", k), crm.ChannelSlack, 0)).ID)
+	}
+	at := e.clock.Now()
+	wins := make([]int, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for i, id := range ids {
+				ok, err := s.ClaimOutbox(ctx, id, at, at.Add(time.Minute))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					wins[i]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, w := range wins {
+		if w != 1 {
+			t.Errorf("item %d was claimed %d times by two racing workers, want once", i, w)
+		}
+	}
 }

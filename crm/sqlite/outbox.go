@@ -216,3 +216,34 @@ func (s *Store) OutboxDepth(ctx context.Context, ch crm.Channel) (int, error) {
 	}
 	return n, nil
 }
+
+// ClaimOutbox implements crm.Store: one conditional UPDATE, so of two
+// workers racing for an item exactly one changes its row.
+func (s *Store) ClaimOutbox(ctx context.Context, id int64, now, until time.Time) (bool, error) {
+	for _, t := range []time.Time{now, until} {
+		if err := crm.CheckTime("outbox claim time", t); err != nil {
+			return false, fmt.Errorf("claim outbox item %d: %w", id, err)
+		}
+	}
+	if until.IsZero() {
+		return false, fmt.Errorf("claim outbox item %d: %w: no claim end", id, crm.ErrInvalid)
+	}
+	if now.IsZero() {
+		now = s.now()
+	}
+	var claimed bool
+	err := s.write(ctx, func(t *dbtx) error {
+		res, err := t.exec(`UPDATE outbox SET next_at = ? WHERE id = ? AND state = 'pending' AND next_at <= ?`,
+			unixNano(until), id, unixNano(now))
+		if err != nil {
+			return translate(err)
+		}
+		n, err := res.RowsAffected()
+		claimed = err == nil && n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim outbox item %d: %w", id, err)
+	}
+	return claimed, nil
+}
