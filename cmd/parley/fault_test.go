@@ -17,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/parley-chat/parley/bot/slackbot/slackfake"
 	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/sqlite"
 	"github.com/parley-chat/parley/intents/builtin"
@@ -257,5 +261,58 @@ func TestTerminateDrains(t *testing.T) {
 	}
 	if n < answered {
 		t.Errorf("%d messages answered but only %d in the CRM", answered, n)
+	}
+}
+
+// TestSlowSlackDoesNotBlockWebChat: with Slack's API taking 1.5 s a call
+// and then failing, web chat customers — including one whose escalation
+// must be posted to the staff channel — are answered at once.
+func TestSlowSlackDoesNotBlockWebChat(t *testing.T) {
+	base, _, fake := startSlackServe(t, false)
+	fake.SetLatency(1500 * time.Millisecond)
+	fake.Fail("chat.postMessage", slackfake.Fault{Kind: slackfake.ServerError})
+	wsURL := strings.Replace(base, "http", "ws", 1) + "/ws"
+	for c, texts := range [][]string{
+		{"I want to talk to a human", "hello? still there"},
+		{"how much is shipping", "where is my order 12345", "do you ship to Austria"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ws, _, err := websocket.Dial(ctx, wsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsjson.Write(ctx, ws, map[string]any{"type": "hello", "visitor": fmt.Sprintf("v_slow_slack_%d", c)})
+		for i, text := range texts {
+			start := time.Now()
+			wsjson.Write(ctx, ws, map[string]any{"type": "message", "id": fmt.Sprintf("m%d", i), "text": text})
+			// The turn ends with the typing indicator going off, after the
+			// ack and the replies.
+			acked := false
+			for {
+				var f struct {
+					Type string
+					ID   string
+					On   *bool
+				}
+				if err := wsjson.Read(ctx, ws, &f); err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				acked = acked || (f.Type == "ack" && f.ID == fmt.Sprintf("m%d", i))
+				if f.Type == "typing" && f.On != nil && !*f.On && acked {
+					break
+				}
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%q took %v with a slow Slack, want well under a second", text, d)
+			}
+		}
+		ws.Close(websocket.StatusNormalClosure, "")
+		cancel()
+	}
+	// The escalation did go out, once Slack answered.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := fake.WaitPosted(ctx, 1, func(m slackfake.Message) bool { return m.Channel == e2eStaffCh }); err != nil {
+		t.Errorf("the escalation summary never reached the staff channel: %v", err)
 	}
 }
