@@ -62,7 +62,29 @@ type Engine struct {
 	// a conversation a person owns (the bot stayed silent), so the
 	// person hears of it.
 	OnHandoff func(ctx context.Context, conversationID int64, m crm.Message)
+	// OnTurn, when set, is called after each message Handle handled
+	// without error, duplicates included (the metrics hook). It runs on
+	// the caller's goroutine, so it must be quick.
+	OnTurn func(ctx context.Context, ev TurnEvent)
 }
+
+// TurnEvent is what OnTurn observes of one handled message.
+type TurnEvent struct {
+	Channel crm.Channel
+	Turn    Turn
+	// Reason is why the message escalated its conversation, one of the
+	// Reason constants; "" when it did not.
+	Reason string
+	// Took is how long Handle took, CRM write included.
+	Took time.Duration
+}
+
+// Why the engine escalates a conversation (crm.Escalation.Reason).
+const (
+	ReasonSentiment        = "strongly negative sentiment"
+	ReasonAskedForPerson   = "customer asked for a person"
+	ReasonRepeatedFallback = "repeated fallback"
+)
 
 // NewEngine returns an engine. policy nil means DefaultPolicy; log nil
 // means slog.Default().
@@ -88,22 +110,37 @@ func (e *Engine) Policy() *Policy { return e.policy }
 // Errors wrap ErrBadMessage (empty, too long, invalid), ErrUnknownConversation,
 // or the CRM's or the context's error; nothing is stored then.
 func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
+	if e.OnTurn == nil {
+		t, _, err := e.handle(ctx, m)
+		return t, err
+	}
+	// The wall clock, not e.Now: tests freeze Now, latency must be real.
+	start := time.Now()
+	t, reason, err := e.handle(ctx, m)
+	if err == nil {
+		e.OnTurn(ctx, TurnEvent{Channel: m.Channel, Turn: t, Reason: reason, Took: time.Since(start)})
+	}
+	return t, err
+}
+
+// handle is Handle; it also returns why the message escalated, if it did.
+func (e *Engine) handle(ctx context.Context, m Message) (Turn, string, error) {
 	if m.At.IsZero() {
 		m.At = e.Now().UTC()
 	}
 	if err := m.Customer.Validate(); err != nil {
-		return Turn{}, fmt.Errorf("%w: customer: %v", ErrBadMessage, err)
+		return Turn{}, "", fmt.Errorf("%w: customer: %v", ErrBadMessage, err)
 	}
 	conv, err := e.conversation(ctx, m)
 	if err != nil {
-		return Turn{}, err
+		return Turn{}, "", err
 	}
 	u, err := e.nlu.Understand(ctx, m.Text)
 	switch {
 	case errors.Is(err, nlp.ErrEmpty), errors.Is(err, nlp.ErrTooLong):
-		return Turn{}, fmt.Errorf("%w: %w", ErrBadMessage, err)
+		return Turn{}, "", fmt.Errorf("%w: %w", ErrBadMessage, err)
 	case err != nil:
-		return Turn{}, err
+		return Turn{}, "", err
 	}
 	var d decision
 	if conv.State == crm.StateEscalated || conv.State == crm.StateAssigned {
@@ -133,9 +170,9 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
 	}
 	logged, err := e.store.LogInteraction(ctx, in)
 	if errors.Is(err, crm.ErrInvalid) {
-		return Turn{}, fmt.Errorf("%w: %w", ErrBadMessage, err)
+		return Turn{}, "", fmt.Errorf("%w: %w", ErrBadMessage, err)
 	} else if err != nil {
-		return Turn{}, fmt.Errorf("log interaction: %w", err)
+		return Turn{}, "", fmt.Errorf("log interaction: %w", err)
 	}
 	t := Turn{
 		CustomerID:     logged.CustomerID,
@@ -157,7 +194,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
 		for _, r := range logged.Replies {
 			t.Replies = append(t.Replies, Reply{Text: r.Text, QuickReplies: r.QuickReplies, ID: r.ID})
 		}
-		return t, nil
+		return t, "", nil
 	}
 	for i := range t.Replies {
 		if i < len(logged.Replies) {
@@ -173,7 +210,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Turn, error) {
 		e.OnHandoff(ctx, t.ConversationID, cm)
 	}
 	e.log.Debug("turn", "conversation", t.ConversationID, "action", t.Action, "intent", t.Intent, "confidence", u.Intent.Confidence)
-	return t, nil
+	return t, d.escalate, nil
 }
 
 // conversation finds the message's conversation; a zero Conversation
@@ -269,12 +306,12 @@ func (e *Engine) decide(conv crm.Conversation, u Understanding) decision {
 		delete(d.slots, slotAngry)
 	}
 	if angry >= p.Thresholds.AngryMessages {
-		return e.escalate(d, pred.Label, "strongly negative sentiment")
+		return e.escalate(d, pred.Label, ReasonSentiment)
 	}
 	d = e.decideUnderstood(d, u)
 	if angry > 0 && d.action == ActionFallback {
 		// Angry and not understood: a person, now.
-		return e.escalate(d, pred.Label, "strongly negative sentiment")
+		return e.escalate(d, pred.Label, ReasonSentiment)
 	}
 	return d
 }
@@ -313,7 +350,7 @@ func (e *Engine) decideUnderstood(d decision, u Understanding) decision {
 
 	// Escalation rules.
 	if !pred.OutOfScope && pred.Confidence >= p.Thresholds.Answer && p.escalates(pred.Label) {
-		return e.escalate(d, pred.Label, "customer asked for a person")
+		return e.escalate(d, pred.Label, ReasonAskedForPerson)
 	}
 	if pred.OutOfScope {
 		return e.fallback(d)
@@ -338,7 +375,7 @@ func (e *Engine) act(d decision, intent string, u Understanding) decision {
 	p := e.policy
 	d.intent = intent
 	if p.escalates(intent) {
-		return e.escalate(d, intent, "customer asked for a person")
+		return e.escalate(d, intent, ReasonAskedForPerson)
 	}
 	if reply, ok := p.SmallTalk[intent]; ok {
 		d.action, d.fallbacks = ActionSmallTalk, 0
@@ -465,7 +502,7 @@ func (e *Engine) clarify(d decision, a, b string) decision {
 func (e *Engine) fallback(d decision) decision {
 	d.fallbacks++
 	if d.fallbacks >= e.policy.MaxFallbacks {
-		return e.escalate(d, "", "repeated fallback")
+		return e.escalate(d, "", ReasonRepeatedFallback)
 	}
 	d.action = ActionFallback
 	d.replies = []Reply{{Text: e.policy.Replies.Fallback}}

@@ -98,6 +98,7 @@ func (s *server) reloadModels(ctx context.Context, failed map[string]bool) (stri
 	if err := s.models.Swap(next); err != nil {
 		return "", fmt.Errorf("swap models: %w", err)
 	}
+	s.modelsChanged(next)
 	return next.Version, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/bot"
@@ -24,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/bot/console"
 	"github.com/parley-chat/parley/bot/console/auth"
 	"github.com/parley-chat/parley/bot/handoff"
+	"github.com/parley-chat/parley/bot/metrics"
 	"github.com/parley-chat/parley/bot/slackbot"
 	"github.com/parley-chat/parley/bot/training"
 	"github.com/parley-chat/parley/bot/webchat"
@@ -53,6 +55,9 @@ const defaultMemoryLimit = 256 << 20
 const (
 	maxRequestBytes = 64 << 10
 	shutdownTimeout = 15 * time.Second
+	// readyTimeout bounds /readyz's test write: a probe that waits longer
+	// than a load balancer's would tell it nothing.
+	readyTimeout = 2 * time.Second
 )
 
 // Kinds of models stored in the CRM.
@@ -144,7 +149,10 @@ type server struct {
 	slack   *slackbot.App // nil without Slack
 	runner  *training.Runner
 	console *console.Server
+	metrics *metrics.Metrics
 	http    *http.Server
+	// lastWritable is when /readyz last saw the CRM take a write.
+	lastWritable atomic.Pointer[time.Time]
 }
 
 func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server, error) {
@@ -196,7 +204,11 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 	if err != nil {
 		return nil, err
 	}
-	s.engine = bot.NewEngine(s.models, kb, store, policy, log)
+	s.metrics = metrics.New(log)
+	s.modelsChanged(set)
+	// The engine's CRM calls are timed: they are the hot ones.
+	s.engine = bot.NewEngine(s.models, kb, s.metrics.Store(store), policy, log)
+	s.engine.OnTurn = s.metrics.ObserveTurn
 	var origins []string
 	for _, o := range strings.Split(cfg.allowOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -208,6 +220,13 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 	s.engine.OnEscalate = s.desk.Escalated
 	s.engine.OnHandoff = s.desk.CustomerWrote
 	s.desk.Route(crm.ChannelWeb, webDeliverer{s.webchat})
+	if err := s.metrics.GaugeFunc("parley_webchat_connections", "Open web chat WebSocket connections.",
+		func() float64 { return float64(s.webchat.Connections()) }); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if err := s.metrics.WatchOutbox(store, []crm.Channel{crm.ChannelWeb, crm.ChannelSlack, crm.ChannelAPI}, 0, nil); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	if err := s.setupSlack(); err != nil {
 		return nil, err
 	}
@@ -302,10 +321,11 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		set := s.models.Current()
-		api.JSON(w, http.StatusOK, map[string]any{"status": "ready", "intent_model": set.Version})
-	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	// The metrics carry no customer data (labels are bounded: channels,
+	// intents, actions, model versions), but they do describe the
+	// traffic: operators may firewall /metrics from the public side.
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("POST /api/v1/nlu", s.handleNLU)
 	if s.slack != nil {
 		mux.Handle("/slack/", s.slack.Handler())
@@ -314,6 +334,56 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/console/", consoleRoutes)
 	mux.Handle("/console", consoleRoutes)
 	return mux
+}
+
+// handleReady is /readyz: 200 when the models are loaded and the CRM
+// takes a test write, else 503 with the reason. Unlike /healthz (the
+// process is alive) it says whether messages sent here would be
+// answered and stored.
+func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
+	set := s.models.Current()
+	if err := set.Validate(); err != nil {
+		api.JSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": "model not loaded: " + err.Error()})
+		return
+	}
+	// A write a second is enough to know: probes (and tests polling for
+	// a promotion) must not turn into write load.
+	var err error
+	if last := s.lastWritable.Load(); last == nil || time.Since(*last) > time.Second {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		start := time.Now()
+		err = s.store.CheckWritable(ctx)
+		s.metrics.ObserveDB(metrics.OpReadyCheck, start)
+		if err == nil {
+			now := time.Now()
+			s.lastWritable.Store(&now)
+		}
+	}
+	if err != nil {
+		// The detail (the file's path, SQLite's words) goes to the log,
+		// not to whoever can reach the probe.
+		s.log.Warn("not ready", "err", err)
+		api.JSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": "database not writable", "intent_model": set.Version})
+		return
+	}
+	api.JSON(w, http.StatusOK, map[string]any{"status": "ready", "intent_model": set.Version})
+}
+
+// modelsChanged tells the metrics which models serve now: at start and
+// after each swap.
+func (s *server) modelsChanged(set bot.ModelSet) {
+	versions := map[string]string{}
+	// The serving version is "intent+sentiment" (loadServingModels).
+	if names := strings.SplitN(set.Version, "+", 2); len(names) == 2 {
+		versions[intentKind], versions[sentimentKind] = names[0], names[1]
+	} else {
+		versions[intentKind] = set.Version
+	}
+	s.metrics.SetModels(versions)
+	if set.Intent != nil {
+		s.metrics.SetIntents(set.Intent.Header().Labels)
+	}
 }
 
 // setupConsole adds the staff console at /console: its sign-in on the
