@@ -64,7 +64,7 @@ var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 // serveProcess starts `parley serve` on db and returns its base URL.
 func serveProcess(t *testing.T, db string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(parleyBinary(t), "serve", "--db", db, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(parleyBinary(t), "serve", "--db", db, "--addr", "127.0.0.1:0", "--log-format", "text")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()} // no Slack, nothing inherited
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/parley-chat/parley/bot"
 	"github.com/parley-chat/parley/bot/api"
@@ -75,6 +80,8 @@ type serveConfig struct {
 	allowOrigins              string
 	slackAPIURL, publicURL    string
 	modelPoll                 time.Duration
+	logFormat                 string
+	tlsCert, tlsKey           string
 	retrainMembers            string
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
@@ -95,6 +102,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.slackAPIURL, "slack-api-url", "", "Slack Web API base URL (default: Slack's; any compatible endpoint, e.g. a local fake)")
 	fs.StringVar(&cfg.publicURL, "public-url", "", "this server's URL as staff reach it, for links in Slack (default: http://ADDR)")
 	fs.StringVar(&cfg.retrainMembers, "retrain-members", "", "model families the console's Retrain button trains, comma-separated (default: the built-in model's, svm,rnn)")
+	fs.StringVar(&cfg.logFormat, "log-format", "", "text or json (default: text on a terminal, JSON otherwise)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "serve HTTPS with this certificate file (PEM; with --tls-key)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "the certificate's private key file (PEM)")
 	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	fs.Usage = func() {
@@ -108,7 +118,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if cfg.getenv == nil {
 		cfg.getenv = os.Getenv
 	}
-	log := slog.New(slog.NewTextHandler(c.stderr, nil))
+	log, err := newLogger(c.stderr, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
 	if os.Getenv("GOGC") == "" {
 		// The models are a large, long-lived heap; with Go's default the
 		// collector runs twice as often for the same short-lived garbage
@@ -234,7 +250,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.routes(),
+		Handler:           requestIDs(s.log, s.cfg.tlsCert != "", s.routes()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      20 * time.Second,
@@ -256,12 +272,22 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s.log.Info("listening", "url", "http://"+ln.Addr().String(), "db", s.cfg.db)
+	scheme := "http://"
+	if s.cfg.tlsCert != "" {
+		scheme = "https://"
+	}
+	s.log.Info("listening", "url", scheme+ln.Addr().String(), "db", s.cfg.db)
 	if listening != nil {
 		listening(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.cfg.tlsCert != "" {
+			errc <- s.http.ServeTLS(ln, s.cfg.tlsCert, s.cfg.tlsKey)
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	var background sync.WaitGroup
 	bctx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { stopBackground(); background.Wait() }()
@@ -629,4 +655,72 @@ func embedderOf(m intents.Model) knowledge.Embedder {
 		}
 	}
 	return nil
+}
+
+// newLogger is the server's log: text for a person at a terminal, JSON
+// lines for a log collector. Message text and secrets are logged only
+// at debug level.
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+type requestIDKey struct{}
+
+// requestIDs gives every request an id (the client's X-Request-ID when
+// it sends a sane one), echoes it in the response and logs failures
+// with it; over TLS it also sets HSTS.
+func requestIDs(log *slog.Logger, tls bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c < '!' || c > '~' }) {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		if tls {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		if rec.status >= 500 {
+			log.Warn("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status)
+		}
+	})
+}
+
+// statusRecorder notes the status a handler wrote; it passes hijacking
+// (WebSockets) and flushing (server-sent events) through.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int)        { r.status = code; r.ResponseWriter.WriteHeader(code) }
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the response cannot be hijacked")
+	}
+	return h.Hijack()
 }
