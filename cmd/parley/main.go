@@ -46,6 +46,7 @@ var commands = []struct {
 	{"segment", "segment the CRM's customers; write the plot and profiles", func(o, e io.Writer) command { return &segmentCommand{stdout: o, stderr: e} }},
 	{"score", "train the conversion model and store lead scores; --explain one", func(o, e io.Writer) command { return &scoreCommand{stdout: o, stderr: e} }},
 	{"customer", "export or erase one customer's data", func(o, e io.Writer) command { return &customerCommand{stdout: o, stderr: e} }},
+	{"config", "print the effective server configuration, secrets masked", func(o, e io.Writer) command { return &configCommand{stdout: o, stderr: e} }},
 	{"users", "add, list, disable staff accounts for the console", func(o, e io.Writer) command { return &usersCommand{stdin: os.Stdin, stdout: o, stderr: e} }},
 	{"backup", "write a consistent copy of the CRM", func(o, e io.Writer) command { return &backupCommand{stdout: o, stderr: e} }},
 }

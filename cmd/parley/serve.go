@@ -87,10 +87,13 @@ type serveConfig struct {
 	getenv func(string) string
 }
 
-func (c *serveCommand) Run(ctx context.Context, args []string) error {
+// serveFlags defines serve's settings on a new flag set; the YAML
+// configuration file and the environment (PARLEY_<NAME>) set the same
+// names (see applyConfig).
+func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	var cfg serveConfig
+	fs.SetOutput(stderr)
+	fs.String("config", "", "YAML file of settings (names as the flags'; the environment's PARLEY_<NAME> overrides it, flags override both)")
 	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on")
 	fs.StringVar(&cfg.db, "db", defaultDB, "CRM database file (created if missing)")
 	fs.StringVar(&cfg.modelPath, "model", "", "intent model file (default: the CRM's active model; on first start the built-in one)")
@@ -107,6 +110,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "the certificate's private key file (PEM)")
 	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
+	return fs
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	var cfg serveConfig
+	fs := serveFlags(&cfg, c.stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(c.stderr, "Usage: parley serve [--addr HOST:PORT] [--db FILE] [--model FILE] [--policy FILE] [--kb DIR] [--redact KINDS]")
 		fs.PrintDefaults()
@@ -118,12 +127,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if cfg.getenv == nil {
 		cfg.getenv = os.Getenv
 	}
+	if err := applyConfig(fs, cfg.getenv); err != nil {
+		return err
+	}
 	log, err := newLogger(c.stderr, cfg.logFormat)
 	if err != nil {
 		return err
-	}
-	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if os.Getenv("GOGC") == "" {
 		// The models are a large, long-lived heap; with Go's default the
