@@ -86,7 +86,10 @@ func Normalize(raw string, maxBytes int) (Normalized, error) {
 		}
 		space = false
 	}
-	n.Text = strings.TrimRight(b.String(), " ")
+	// Removing a control character can bring two combining marks
+	// together, and NFC orders them: normalize again, or a second
+	// Normalize would change the text (found by FuzzNormalizeFixedPoint).
+	n.Text = norm.NFC.String(strings.TrimRight(b.String(), " "))
 	if n.Text == "" {
 		return Normalized{}, ErrEmpty
 	}
