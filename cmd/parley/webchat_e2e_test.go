@@ -73,7 +73,10 @@ func TestWebChatBrowser(t *testing.T) {
 	shots("quick-replies")
 	browse(t, ctx, "clicking the quick reply", chromedp.Click(chip))
 	waitFor(t, ctx, "the quick reply sent as a message", wHas("customer", "My account is locked"))
-	waitFor(t, ctx, "the locked-account answer", wHas("bot", "locked"))
+	// (The clarifying question says "locked" too: wait for the answer's
+	// own words, and for the quick reply to be acknowledged.)
+	waitFor(t, ctx, "the locked-account answer", wHas("bot", "wrong passwords"))
+	waitFor(t, ctx, "the quick reply acknowledged", wRoot+`.querySelectorAll('.pw-pending').length === 0`)
 
 	visitor := eval[string](t, ctx, "reading the visitor id",
 		`JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.endsWith(':visitor'))))`)
