@@ -233,16 +233,25 @@ type apiReply struct {
 
 func postMessage(t *testing.T, base, body string) (int, apiReply) {
 	t.Helper()
-	resp, err := http.Post(base+"/api/v1/messages", "application/json", strings.NewReader(body))
+	status, r, err := sendMessage(base, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, r
+}
+
+// sendMessage posts a message to the REST API (from any goroutine).
+func sendMessage(base, body string) (int, apiReply, error) {
+	resp, err := http.Post(base+"/api/v1/messages", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, apiReply{}, err
 	}
 	defer resp.Body.Close()
 	var r apiReply
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatalf("response is not JSON: %v", err)
+		return resp.StatusCode, r, fmt.Errorf("response is not JSON: %v", err)
 	}
-	return resp.StatusCode, r
+	return resp.StatusCode, r, nil
 }
 
 // TestServe drives `parley serve` over HTTP on a fresh CRM file: a

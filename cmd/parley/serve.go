@@ -182,10 +182,6 @@ type server struct {
 
 func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: log}
-	// A partial Slack configuration is refused before anything is loaded.
-	if _, _, err := slackbot.ConfigFromEnv(cfg.getenv); err != nil {
-		return nil, err
-	}
 	opts := []sqlite.Option{}
 	if cfg.redact != "" {
 		r, err := parseRedact(cfg.redact)

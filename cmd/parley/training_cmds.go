@@ -29,6 +29,20 @@ import (
 // parseArgs parses flags wherever they stand among the positional
 // arguments ("compare 3 4 --json" and "compare --json 3 4" alike) and
 // returns the positional ones.
+// parseNoArgs parses flags for a command that takes no positional
+// arguments: any is a usage error.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -114,11 +128,8 @@ near-identical ones grouped, largest groups first. label records the right inten
 `)
 		fs.PrintDefaults()
 	}
-	if pos, err := parseArgs(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		fs.Usage()
-		return errUsage
 	}
 	opts := training.ReviewOptions{Limit: *limit, MaxConfidence: *maxConf}
 	if *maxConf == 0 {
@@ -275,11 +286,8 @@ func dataExport(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		fmt.Fprintln(stderr, "Usage: parley data export [--format csv|nlu.yml] [--db FILE] [--out FILE]\n\nWrites the training set: the built-in data with the analysts' labels applied.")
 		fs.PrintDefaults()
 	}
-	if pos, err := parseArgs(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		fs.Usage()
-		return errUsage
 	}
 	store, wb, err := openWorkbench(ctx, *db, stderr)
 	if err != nil {
@@ -352,11 +360,8 @@ func dataCheck(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		fmt.Fprintln(stderr, "Usage: parley data check [--db FILE] [--all] [--json]\n\nChecks the CRM's training set (built-in data + labels): how labels changed it,\nconflicting labels and near-duplicate utterances. Exits 1 when there are conflicts.")
 		fs.PrintDefaults()
 	}
-	if pos, err := parseArgs(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		fs.Usage()
-		return errUsage
 	}
 	store, wb, err := openWorkbench(ctx, *db, stderr)
 	if err != nil {
@@ -417,11 +422,8 @@ func (c *trainDBCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stderr, "Usage: parley train --from-db [--db FILE] [--seed S] [--folds K] [--full-cv] [--members svm,rnn] [--json]\n\nRetrains the intent model on the CRM's training set, like the built-in one (ensemble of\nSVM and RNN, weighed on the built-in validation file), measures it on the built-in test\nfile and by cross-validation, and stores it as a new version, not promoted.")
 		fs.PrintDefaults()
 	}
-	if pos, err := parseArgs(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		fs.Usage()
-		return errUsage
 	}
 	if *folds == 0 {
 		*folds = -1
