@@ -720,6 +720,11 @@ var (
 	ErrInvalid  = errors.New("invalid input")
 	ErrConflict = errors.New("conflict")
 	ErrSchema   = errors.New("unsupported schema version")
+	// ErrUnavailable: the store cannot take writes for now (its disk is
+	// full, it became read-only, an I/O error). Nothing was stored; the
+	// same write may succeed later, so callers answer "try again", not
+	// "internal error".
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // Limits on stored fields: longer input is ErrInvalid.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ const (
 	MaxBodyBytes = 64 << 10
 	// Timeout bounds one message's handling.
 	Timeout = 10 * time.Second
+	// UnavailableRetry is the Retry-After of a message refused because
+	// the CRM cannot store it (full disk): long enough not to hammer an
+	// operator's recovery, short enough for a customer to wait.
+	UnavailableRetry = 5 * time.Second
 )
 
 // Request is the body of POST /api/v1/messages.
@@ -132,6 +137,12 @@ func handleMessage(e Engine, log *slog.Logger, w http.ResponseWriter, r *http.Re
 		return
 	case errors.Is(err, context.DeadlineExceeded):
 		Error(w, http.StatusServiceUnavailable, "timed out; retry with the same client_msg_id")
+		return
+	case errors.Is(err, crm.ErrUnavailable):
+		// Nothing was stored: the client keeps the message and retries.
+		log.Warn("message refused: the CRM cannot store it", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(UnavailableRetry/time.Second)))
+		Error(w, http.StatusServiceUnavailable, "cannot store messages right now; retry with the same client_msg_id")
 		return
 	case err != nil:
 		log.Error("handle message", "err", err)

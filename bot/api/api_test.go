@@ -30,6 +30,8 @@ func TestMessages(t *testing.T) {
 		switch m.Text {
 		case "boom":
 			return bot.Turn{}, errors.New("disk on fire")
+		case "full":
+			return bot.Turn{}, fmt.Errorf("log interaction: %w: the disk is full", crm.ErrUnavailable)
 		case "long":
 			return bot.Turn{}, fmt.Errorf("%w: %w", bot.ErrBadMessage, nlp.ErrTooLong)
 		}
@@ -82,6 +84,7 @@ func TestMessages(t *testing.T) {
 		{"text too long", "application/json", `{"customer_id":"c","text":"long","client_msg_id":"m"}`, 413, "longer than"},
 		{"body too large", "application/json", `{"customer_id":"c","text":"` + strings.Repeat("a", api.MaxBodyBytes) + `","client_msg_id":"m"}`, 413, "larger than"},
 		{"engine failure", "application/json", `{"customer_id":"c","text":"boom","client_msg_id":"m"}`, 500, "internal error"},
+		{"CRM cannot store", "application/json", `{"customer_id":"c","text":"full","client_msg_id":"m"}`, 503, "retry with the same client_msg_id"},
 	} {
 		status, v := post(tc.ct, tc.body)
 		msg, _ := v["error"].(string)

@@ -430,6 +430,7 @@ type failingEngine struct {
 	inner webchat.Engine
 	mu    sync.Mutex
 	fails int
+	err   error // errCRMDown when nil
 }
 
 var errCRMDown = errors.New("log interaction: crm unavailable")
@@ -441,7 +442,9 @@ func (f *failingEngine) Handle(ctx context.Context, m bot.Message) (bot.Turn, er
 		f.fails--
 	}
 	f.mu.Unlock()
-	if fail {
+	if fail && f.err != nil {
+		return bot.Turn{}, f.err
+	} else if fail {
 		return bot.Turn{}, errCRMDown
 	}
 	return f.inner.Handle(ctx, m)

@@ -30,8 +30,9 @@
 //	{"type":"typing","on":true}
 //	{"type":"state","state":"escalated"}
 //	{"type":"error","code":"…","message":"…","id":"c_…","retry_after_ms":500}
-//	    codes: bad_frame, too_long, rate_limited, bad_message, internal;
-//	    the connection stays open
+//	    codes: bad_frame, too_long, rate_limited, bad_message, internal,
+//	    unavailable (the CRM cannot store it now: send it again after
+//	    retry_after_ms); the connection stays open
 //
 // Each connection has one reader goroutine (which also handles the
 // visitor's messages, in order) and one writer goroutine with a bounded
@@ -110,6 +111,9 @@ const (
 	DefaultHelloTimeout  = 10 * time.Second
 	// sendQueue bounds a connection's unsent frames.
 	sendQueue = 256
+	// unavailableRetry is how long the widget waits before sending
+	// again a message the CRM could not store (a full disk).
+	unavailableRetry = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -468,6 +472,12 @@ func (c *conn) message(ctx context.Context, f frameIn) {
 	switch {
 	case errors.Is(err, bot.ErrBadMessage):
 		c.fail("bad_message", err.Error(), f.ID)
+		return
+	case errors.Is(err, crm.ErrUnavailable):
+		// Nothing was stored: the widget keeps the message and sends it
+		// again after the pause (the visitor sees it is not sent yet).
+		c.s.log.Warn("web chat message refused: the CRM cannot store it", "visitor", c.visitor, "err", err)
+		c.queue(frameOut{Type: "error", Code: "unavailable", Message: "we cannot take messages for a moment; it will be sent again", ID: f.ID, RetryAfterMs: unavailableRetry.Milliseconds()})
 		return
 	case err != nil:
 		c.s.log.Error("web chat message", "visitor", c.visitor, "err", err)

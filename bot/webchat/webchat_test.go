@@ -651,28 +651,43 @@ func TestConnections(t *testing.T) {
 }
 
 // TestEngineFailure: an engine error is "internal" for the widget, which
-// resends; nothing was stored, and the resend is handled.
+// resends; a CRM that cannot store (full disk) is "unavailable" with a
+// pause before the resend. Nothing was stored, and the resend is handled.
 func TestEngineFailure(t *testing.T) {
-	h := newHarness(t, webchat.Config{}, func(e webchat.Engine) webchat.Engine {
-		return &failingEngine{inner: e, fails: 2}
-	})
-	c, _ := h.connect(t, "v_failures1", 0)
-	for i := range 2 {
-		c.send(message{Type: "message", ID: "f1", Text: "where is my order 12345"})
-		frames := []frame{c.read(), c.read(), c.read()}
-		if f := frames[1]; f.Type != "error" || f.Code != "internal" || f.ID != "f1" || f.Message == "" || strings.Contains(f.Message, "crm") {
-			t.Fatalf("try %d: got %v, want error internal for f1 with a message that hides the cause", i+1, f)
-		}
-		if f := frames[2]; f.Type != "typing" || *f.On {
-			t.Fatalf("try %d: got %v after the error, want typing off", i+1, f)
-		}
-	}
-	if _, err := h.store.CustomerByExternalID(context.Background(), crm.ExternalID{Kind: crm.IDWebVisitor, Value: "v_failures1"}); err == nil {
-		t.Error("a customer was stored by failed handling")
-	}
-	ex := c.say("f1", "where is my order 12345")
-	if len(ex.replies) == 0 {
-		t.Fatal("no reply to the resend")
+	full := fmt.Errorf("log interaction: %w: the disk is full", crm.ErrUnavailable)
+	for _, tc := range []struct {
+		name, visitor string
+		err           error
+		code          string
+		retryAfterMs  int64
+	}{
+		{"engine error", "v_failures1", nil, "internal", 0},
+		{"CRM full", "v_failures2", full, "unavailable", 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, webchat.Config{}, func(e webchat.Engine) webchat.Engine {
+				return &failingEngine{inner: e, fails: 2, err: tc.err}
+			})
+			c, _ := h.connect(t, tc.visitor, 0)
+			for i := range 2 {
+				c.send(message{Type: "message", ID: "f1", Text: "where is my order 12345"})
+				frames := []frame{c.read(), c.read(), c.read()}
+				if f := frames[1]; f.Type != "error" || f.Code != tc.code || f.ID != "f1" || f.Message == "" ||
+					strings.Contains(f.Message, "crm") || strings.Contains(f.Message, "disk") || f.RetryAfterMs != tc.retryAfterMs {
+					t.Fatalf("try %d: got %+v, want error %s for f1 after %d ms with a message that hides the cause", i+1, f, tc.code, tc.retryAfterMs)
+				}
+				if f := frames[2]; f.Type != "typing" || *f.On {
+					t.Fatalf("try %d: got %v after the error, want typing off", i+1, f)
+				}
+			}
+			if _, err := h.store.CustomerByExternalID(context.Background(), crm.ExternalID{Kind: crm.IDWebVisitor, Value: tc.visitor}); err == nil {
+				t.Error("a customer was stored by failed handling")
+			}
+			ex := c.say("f1", "where is my order 12345")
+			if len(ex.replies) == 0 {
+				t.Fatal("no reply to the resend")
+			}
+		})
 	}
 }
 

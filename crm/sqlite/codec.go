@@ -124,6 +124,30 @@ func translate(err error) error {
 	return err
 }
 
+// unavailable marks the errors of a database that cannot take writes
+// for now (full, read-only, failing I/O) as crm.ErrUnavailable, with
+// what happened in words an operator understands.
+func unavailable(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	var why string
+	switch se.Code() & 0xff { // the primary code; extended codes add detail
+	case sqlite3.SQLITE_FULL:
+		why = "the disk is full"
+	case sqlite3.SQLITE_READONLY:
+		why = "the database is read-only"
+	case sqlite3.SQLITE_IOERR:
+		why = "I/O error"
+	case sqlite3.SQLITE_CANTOPEN:
+		why = "cannot open a database file"
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", crm.ErrUnavailable, why, err)
+}
+
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

@@ -46,12 +46,12 @@ func (s *Store) write(ctx context.Context, fn func(*dbtx) error) error {
 	}
 	select {
 	case err := <-r.done:
-		return err
+		return unavailable(err)
 	case <-ctx.Done():
 		if r.claim.CompareAndSwap(claimWaiting, claimWithdrawn) {
 			return ctx.Err() // the writer will skip it: nothing written
 		}
-		return <-r.done // too late to withdraw: report what happened
+		return unavailable(<-r.done) // too late to withdraw: report what happened
 	}
 }
 

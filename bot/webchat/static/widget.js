@@ -209,9 +209,12 @@
         setStatus(f.state);
         break;
       case "error":
-        if (f.code === "rate_limited" && f.id) {
+        if ((f.code === "rate_limited" || f.code === "unavailable") && f.id) {
+          // Not stored: keep it and send it again after the pause.
           var m = pending.filter(function (x) { return x.id === f.id; })[0];
           if (m) setTimeout(function () { if (open) transmit(m); }, f.retry_after_ms || 1000);
+          var wait = log.querySelector('li[data-id="' + f.id + '"]');
+          if (wait && f.code === "unavailable") wait.querySelector(".pw-meta").textContent = f.message;
         } else if (f.id) {
           var li = log.querySelector('li[data-id="' + f.id + '"]');
           if (f.code !== "internal") {
