@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/parley-chat/parley/crm"
 )
 
 // CheckWritable proves the database takes writes, for a readiness
@@ -31,7 +35,39 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("crm database %s is not writable: %w", s.path, err)
+		return fmt.Errorf("crm database %s is not writable: %w", s.path, unavailable(err))
+	}
+	// A small rewrite fits in the WAL's reused space even on a full
+	// disk, where a customer's turn no longer does: ask the filesystem.
+	if free, ok := freeBytes(filepath.Dir(s.path)); ok && free < minFreeBytes {
+		return fmt.Errorf("crm database %s is not writable: %w: the disk is full (%d KiB free)", s.path, crm.ErrUnavailable, free>>10)
 	}
 	return nil
+}
+
+// minFreeBytes is the free space below which the store reports itself
+// not writable: room for a few of the largest turns (a message and its
+// replies with their normalized texts and entities are at most ~64 KiB),
+// so the probe fails when turns start failing, not long before.
+const minFreeBytes = 1 << 20
+
+// whyNotWritable explains an Open that failed because the database
+// cannot be written: SQLite's "unable to open database file" does not
+// say that the disk or the directory is read-only, or full.
+func whyNotWritable(path string, err error) error {
+	err = unavailable(err)
+	if !errors.Is(err, crm.ErrUnavailable) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, cerr := os.CreateTemp(dir, ".parley-write-test-*")
+	if cerr != nil {
+		return fmt.Errorf("%w (the directory %s is read-only or not writable: %v)", err, dir, cerr)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	if free, ok := freeBytes(dir); ok && free < minFreeBytes {
+		return fmt.Errorf("%w (the disk is full: %d KiB free)", err, free>>10)
+	}
+	return err
 }

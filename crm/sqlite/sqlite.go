@@ -156,7 +156,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.w = w
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
-		return nil, err
+		return nil, whyNotWritable(path, err)
 	}
 	// Readers are query_only: a read path that tried to write would fail
 	// loudly instead of competing with the writer for the lock.
