@@ -36,7 +36,7 @@ var (
 )
 
 // parleyBinary builds cmd/parley once per test run.
-func parleyBinary(t *testing.T) string {
+func parleyBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary: skipped with -short")
@@ -62,10 +62,20 @@ func parleyBinary(t *testing.T) string {
 var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 
 // serveProcess starts `parley serve` on db and returns its base URL.
-func serveProcess(t *testing.T, db string) (*exec.Cmd, string) {
+func serveProcess(t testing.TB, db string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(parleyBinary(t), "serve", "--db", db, "--addr", "127.0.0.1:0", "--log-format", "text")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()} // no Slack, nothing inherited
+	return serveProcessWith(t, nil, "--db", db)
+}
+
+// serveProcessWith starts `parley serve` with args and only env (no
+// Slack unless env says so, nothing inherited) and returns its base URL.
+func serveProcessWith(t testing.TB, env map[string]string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(parleyBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -30,19 +29,9 @@ func scrapeMetrics(t *testing.T, base string) (map[string]float64, string) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
 	}
-	samples := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(string(body)))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("/metrics line %q: %v", line, err)
-		}
-		samples[line[:i]] = v
+	samples, err := parseMetrics(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return samples, string(body)
 }
