@@ -198,6 +198,9 @@ func BenchmarkSoak(b *testing.B) {
 	time.Sleep(5 * time.Second)
 	n := len(samples)
 	sample()
+	if len(samples) == n {
+		b.Fatal("no reading of /metrics after the load")
+	}
 	after := samples[n]
 	samples = samples[:n]
 	if len(samples) < 8 {
