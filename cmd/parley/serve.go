@@ -307,7 +307,9 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 		})
 	}
 	if s.cfg.debugAddr != "" {
-		dbg := &http.Server{Addr: s.cfg.debugAddr, Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second}
+		// Its write timeout leaves room for a 60-second CPU profile.
+		dbg := &http.Server{Addr: s.cfg.debugAddr, Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 15 * time.Second, WriteTimeout: 90 * time.Second, IdleTimeout: 60 * time.Second}
 		go func() {
 			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("debug server", "err", err)
