@@ -114,7 +114,7 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
 	fs.StringVar(&cfg.autocertDomains, "autocert-domains", "", "get HTTPS certificates automatically (ACME) for these names, comma-separated; only these are served (then --addr defaults to :443, --public-url to https://FIRST-NAME)")
 	fs.StringVar(&cfg.autocertCache, "autocert-cache", "", "directory for the ACME account and the certificates, created 0700 (default: "+autocertCacheDir+" next to --db)")
-	fs.StringVar(&cfg.autocertEmail, "autocert-email", "", "contact address the CA warns about expiring or revoked certificates")
+	fs.StringVar(&cfg.autocertEmail, "autocert-email", "", "contact address registered with the ACME account, for the CA's notices")
 	fs.StringVar(&cfg.acmeDirectory, "acme-directory", defaultACMEDirectory, "ACME directory URL (e.g. Let's Encrypt staging, or a private CA such as step-ca)")
 	fs.StringVar(&cfg.acmeCACert, "acme-ca-cert", "", "PEM roots that a private ACME directory's HTTPS certificate chains to (default: the system's)")
 	fs.StringVar(&cfg.autocertHTTPAddr, "autocert-http-addr", defaultAutocertHTTP, "plain HTTP listener for ACME HTTP-01 challenges, redirecting the rest to HTTPS (empty: none, TLS-ALPN-01 only)")
