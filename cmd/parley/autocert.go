@@ -311,11 +311,16 @@ func (a *autoTLS) redirect(publicURL string) http.HandlerFunc {
 	}
 }
 
-// serveHTTP starts the HTTP-01 listener when there is one; stop shuts it
-// down gracefully. A listener that fails later is logged: HTTPS goes on,
-// and TLS-ALPN-01 still gets certificates.
-func (a *autoTLS) serveHTTP() (stop func(), err error) {
-	if a == nil || a.http == nil {
+// start starts the HTTP-01 listener when there is one and gets the
+// certificates in the background; stop shuts the listener down
+// gracefully. A listener that fails later is logged: HTTPS goes on, and
+// TLS-ALPN-01 still gets certificates.
+func (a *autoTLS) start() (stop func(), err error) {
+	if a == nil {
+		return func() {}, nil
+	}
+	if a.http == nil {
+		a.warm()
 		return func() {}, nil
 	}
 	ln, err := net.Listen("tcp", a.http.Addr)
@@ -333,6 +338,7 @@ func (a *autoTLS) serveHTTP() (stop func(), err error) {
 			a.log.Error("ACME HTTP-01 listener stopped", "err", err)
 		}
 	}()
+	a.warm()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), acmeHTTPShutdown)
 		defer cancel()
@@ -341,6 +347,26 @@ func (a *autoTLS) serveHTTP() (stop func(), err error) {
 		}
 		<-done
 	}, nil
+}
+
+// warm gets each name's certificate (from the cache, else from the CA)
+// as the server starts rather than at the first visitor's handshake,
+// which waits at most the server's shortest timeout (5 s): issuance can
+// take longer. It also puts a misconfiguration (DNS, ports) in the log
+// at once. Each goroutine ends when autocert is done with the name,
+// within autocert's own 5-minute limit; shutdown does not wait for it
+// (GetCertificate takes no context) and the process exit ends it.
+func (a *autoTLS) warm() {
+	for _, name := range a.domains {
+		go func() {
+			// An ECDSA-capable client: autocert then gets the ECDSA
+			// certificate that current clients are served.
+			hello := &tls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+			if _, err := a.manager.GetCertificate(hello); err != nil {
+				a.log.Warn("no certificate yet: the next handshake for the name tries again", "name", name, "err", err)
+			}
+		}()
+	}
 }
 
 // loggingCache tells the log when a certificate was obtained or renewed

@@ -290,7 +290,7 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	stopACMEHTTP, err := s.autoTLS.serveHTTP()
+	stopACMEHTTP, err := s.autoTLS.start()
 	if err != nil {
 		ln.Close()
 		return err
