@@ -72,6 +72,7 @@ func applyConfig(fs *flag.FlagSet, getenv func(string) string) error {
 	if _, _, err := slackbot.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, checkAutocert(fs, source)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("the configuration has %d problem(s):\n%w", len(errs), errors.Join(errs...))
 	}

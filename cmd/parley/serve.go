@@ -83,6 +83,9 @@ type serveConfig struct {
 	logFormat                 string
 	tlsCert, tlsKey           string
 	retrainMembers            string
+	// Automatic certificates (autocert.go); on with autocertDomains.
+	autocertDomains, autocertCache, autocertEmail string
+	acmeDirectory, acmeCACert, autocertHTTPAddr   string
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
 }
@@ -109,6 +112,12 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "serve HTTPS with this certificate file (PEM; with --tls-key)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "the certificate's private key file (PEM)")
 	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
+	fs.StringVar(&cfg.autocertDomains, "autocert-domains", "", "get HTTPS certificates automatically (ACME) for these names, comma-separated; only these are served (then --addr defaults to :443, --public-url to https://FIRST-NAME)")
+	fs.StringVar(&cfg.autocertCache, "autocert-cache", "", "directory for the ACME account and the certificates, created 0700 (default: "+autocertCacheDir+" next to --db)")
+	fs.StringVar(&cfg.autocertEmail, "autocert-email", "", "contact address registered with the ACME account, for the CA's notices")
+	fs.StringVar(&cfg.acmeDirectory, "acme-directory", defaultACMEDirectory, "ACME directory URL (e.g. Let's Encrypt staging, or a private CA such as step-ca)")
+	fs.StringVar(&cfg.acmeCACert, "acme-ca-cert", "", "PEM roots that a private ACME directory's HTTPS certificate chains to (default: the system's)")
+	fs.StringVar(&cfg.autocertHTTPAddr, "autocert-http-addr", defaultAutocertHTTP, "plain HTTP listener for ACME HTTP-01 challenges, redirecting the rest to HTTPS (empty: none, TLS-ALPN-01 only)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	return fs
 }
@@ -176,6 +185,7 @@ type server struct {
 	console *console.Server
 	metrics *metrics.Metrics
 	http    *http.Server
+	autoTLS *autoTLS // nil without --autocert-domains
 	// lastWritable is when /readyz last saw the CRM take a write.
 	lastWritable atomic.Pointer[time.Time]
 }
@@ -255,7 +265,7 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           requestIDs(s.log, s.cfg.tlsCert != "", s.routes()),
+		Handler:           requestIDs(s.log, s.cfg.tlsCert != "" || s.cfg.autocertDomains != "", s.routes()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      20 * time.Second,
@@ -265,6 +275,9 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 	// The console's live streams never go idle: end them when shutdown
 	// starts, or it would wait for them until its timeout.
 	s.http.RegisterOnShutdown(s.console.Close)
+	if err := s.setupAutocert(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -277,8 +290,14 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	stopACMEHTTP, err := s.autoTLS.start()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopACMEHTTP()
 	scheme := "http://"
-	if s.cfg.tlsCert != "" {
+	if s.cfg.tlsCert != "" || s.autoTLS != nil {
 		scheme = "https://"
 	}
 	s.log.Info("listening", "url", scheme+ln.Addr().String(), "db", s.cfg.db)
@@ -287,7 +306,7 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if s.cfg.tlsCert != "" {
+		if s.cfg.tlsCert != "" || s.autoTLS != nil {
 			errc <- s.http.ServeTLS(ln, s.cfg.tlsCert, s.cfg.tlsKey)
 			return
 		}
