@@ -46,6 +46,8 @@ var depsPolicy = map[string]struct {
 	"bot/api":             {project: []string{"bot", "crm", "nlp"}},
 	"bot/webchat":         {project: []string{"bot", "crm", "nlp"}, external: []string{"github.com/coder/websocket"}},
 	"bot/handoff":         {project: []string{"crm"}},
+	"bot/ratelimit":       {},
+	"bot/clientip":        {},
 	"bot/metrics":         {project: []string{"bot", "crm"}, external: []string{"github.com/prometheus/client_golang/"}},
 	"bot/console/auth":    {project: []string{"crm"}, external: []string{"golang.org/x/crypto/"}},
 	"bot/console":         {project: []string{"bot/training", "bot", "bot/handoff", "bot/console/auth", "bot/console/charts", "crm", "knowledge"}},
