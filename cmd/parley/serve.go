@@ -83,6 +83,10 @@ type serveConfig struct {
 	logFormat                 string
 	tlsCert, tlsKey           string
 	retrainMembers            string
+	// Rate limits (ratelimits.go).
+	ipRate, visitorRate, handshakeRate    float64
+	ipBurst, visitorBurst, handshakeBurst int
+	trustedProxies                        string
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
 }
@@ -110,6 +114,7 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "the certificate's private key file (PEM)")
 	fs.DurationVar(&cfg.modelPoll, "model-poll", defaultModelPoll, "how often to look for a promoted model in the CRM (0: never)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
+	limitFlags(fs, cfg)
 	return fs
 }
 
@@ -175,6 +180,7 @@ type server struct {
 	runner  *training.Runner
 	console *console.Server
 	metrics *metrics.Metrics
+	limits  *limits
 	http    *http.Server
 	// lastWritable is when /readyz last saw the CRM take a write.
 	lastWritable atomic.Pointer[time.Time]
@@ -236,7 +242,10 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 			origins = append(origins, o)
 		}
 	}
-	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log})
+	if s.limits, err = newLimits(cfg, s.metrics); err != nil {
+		return nil, err
+	}
+	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log, Limits: s.limits.webchat()})
 	s.desk = handoff.New(store, log)
 	s.engine.OnEscalate = s.desk.Escalated
 	s.engine.OnHandoff = s.desk.CustomerWrote
@@ -344,7 +353,7 @@ func (s *server) close() error {
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log))
+	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log, api.WithLimits(s.limits.api())))
 	chat := s.webchat.Handler()
 	for _, p := range []string{"/ws", "/widget.js", "/widget.css", "/{$}"} {
 		mux.Handle(p, chat)
