@@ -128,8 +128,10 @@ func (l *Limiter[K]) Allow(key K) (ok bool, retryAfter time.Duration) {
 		i = l.alloc(key, now)
 	} else {
 		s := &l.slots[i]
-		s.tokens = min(l.burst, s.tokens+(now-s.last).Seconds()*l.limit.Rate)
-		s.last = now
+		if d := now - s.last; d > 0 { // a clock set back refills nothing
+			s.tokens = min(l.burst, s.tokens+d.Seconds()*l.limit.Rate)
+			s.last = now
+		}
 		l.moveToHead(i)
 	}
 	s := &l.slots[i]

@@ -65,6 +65,9 @@ func TestAllow(t *testing.T) {
 			{0, "a", true, 0}, {0, "a", false, 10 * time.Second},
 			{9 * time.Second, "a", false, time.Second}, {time.Second, "a", true, 0},
 		}},
+		{"a clock set back refills nothing", ratelimit.Limit{Rate: 1, Burst: 1}, []step{
+			{0, "a", true, 0}, {-10 * time.Second, "a", false, time.Second}, {11 * time.Second, "a", true, 0},
+		}},
 		{"burst below one counts as one", ratelimit.Limit{Rate: 1, Burst: 0}, []step{
 			{0, "a", true, 0}, {0, "a", false, time.Second},
 		}},
