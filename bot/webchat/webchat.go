@@ -37,6 +37,7 @@
 //
 // A handshake may be refused before the upgrade: 503 while the server
 // drains, 429 with Retry-After when one address opens too many chats.
+//
 // Each connection has one reader goroutine (which also handles the
 // visitor's messages, in order) and one writer goroutine with a bounded
 // queue; a client that cannot keep up is disconnected rather than
