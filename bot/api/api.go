@@ -69,18 +69,25 @@ type Sentiment struct {
 }
 
 // Handler returns the API's routes.
-func Handler(e Engine, log *slog.Logger) http.Handler {
+func Handler(e Engine, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
+	var lim Limits
+	for _, o := range opts {
+		o(&lim)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		handleMessage(e, log, w, r)
+		handleMessage(e, log, &lim, w, r)
 	})
 	return mux
 }
 
-func handleMessage(e Engine, log *slog.Logger, w http.ResponseWriter, r *http.Request) {
+func handleMessage(e Engine, log *slog.Logger, lim *Limits, w http.ResponseWriter, r *http.Request) {
+	if !lim.allowAddress(w, r) {
+		return
+	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
 		Error(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
@@ -114,6 +121,11 @@ func handleMessage(e Engine, log *slog.Logger, w http.ResponseWriter, r *http.Re
 	}
 	if req.ConversationID < 0 {
 		Error(w, http.StatusBadRequest, "conversation_id must be positive")
+		return
+	}
+	// Checked last: a post refused for its content takes none of the
+	// customer's budget. Nothing is stored before this.
+	if !lim.allowCustomer(w, req.CustomerID) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), Timeout)

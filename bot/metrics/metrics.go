@@ -44,6 +44,7 @@ type Metrics struct {
 	fallbacks   *prometheus.CounterVec
 	modelInfo   *prometheus.GaugeVec
 	db          *prometheus.HistogramVec
+	rateLimited *prometheus.CounterVec
 
 	intents atomic.Pointer[map[string]bool] // the serving model's labels
 	modelMu sync.Mutex                      // serializes SetModels' reset and set
@@ -88,6 +89,8 @@ func New(log *slog.Logger) *Metrics {
 	m.reg.MustRegister(m.messages, m.reply, m.escalations, m.fallbacks, m.modelInfo, m.db,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.rateLimited = newRateLimited()
+	m.reg.MustRegister(m.rateLimited)
 	empty := map[string]bool{}
 	m.intents.Store(&empty)
 	return m

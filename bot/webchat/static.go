@@ -94,6 +94,19 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		serveAsset(w, r, "widget.css")
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, "index.html") })
+	frame, skipped := frameAncestors(s.cfg.AllowedOrigins)
+	if len(skipped) > 0 {
+		s.log.Warn("web chat: these allowed origins cannot be said in a CSP frame-ancestors list; pages there cannot frame the demo page", "patterns", skipped)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		// The demo page may be framed where chats may be opened, and
+		// nowhere else (clickjacking). X-Frame-Options cannot name other
+		// origins; browsers that know frame-ancestors ignore it.
+		w.Header().Set("Content-Security-Policy", frame)
+		if len(skipped) == len(s.cfg.AllowedOrigins) {
+			w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		}
+		serveAsset(w, r, "index.html")
+	})
 	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -167,5 +168,36 @@ func TestWidgetSize(t *testing.T) {
 	}
 	if _, _, ok := webchat.Asset("secret.txt"); ok {
 		t.Error(`Asset("secret.txt") found a file that is not embedded`)
+	}
+}
+
+// The demo page may be framed by the origins allowed to open chats
+// (--allow-origin) and by its own server, nowhere else.
+func TestDemoPageFraming(t *testing.T) {
+	tests := []struct {
+		name    string
+		allowed []string
+		csp     string
+		xfo     string
+	}{
+		{"same origin only", nil, "frame-ancestors 'self'", "SAMEORIGIN"},
+		{"allowed hosts", []string{"shop.example", "*.shop.example"}, "frame-ancestors 'self' shop.example *.shop.example", ""},
+		{"scheme, port, case", []string{"https://Shop.Example:8443", "localhost:*"}, "frame-ancestors 'self' https://shop.example:8443 localhost:*", ""},
+		{"any origin", []string{"*"}, "frame-ancestors 'self' *", ""},
+		{"patterns CSP cannot say are left out", []string{"shop-?.example", "shop.*", "[ab].example", "*.shop.example"}, "frame-ancestors 'self' *.shop.example", ""},
+		{"nothing sayable: same origin", []string{"shop-?.example", "a b", "*.shop.example;script-src *"}, "frame-ancestors 'self'", "SAMEORIGIN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := webchat.New(nil, nil, webchat.Config{AllowedOrigins: tt.allowed, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
+			resp := get(t, h, http.MethodGet, "/", nil)
+			readBody(t, resp)
+			if got := resp.Header.Get("Content-Security-Policy"); got != tt.csp {
+				t.Errorf("allowed %q: Content-Security-Policy %q, want %q", tt.allowed, got, tt.csp)
+			}
+			if got := resp.Header.Get("X-Frame-Options"); got != tt.xfo {
+				t.Errorf("allowed %q: X-Frame-Options %q, want %q", tt.allowed, got, tt.xfo)
+			}
+		})
 	}
 }

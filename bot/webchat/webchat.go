@@ -31,8 +31,13 @@
 //	{"type":"state","state":"escalated"}
 //	{"type":"error","code":"…","message":"…","id":"c_…","retry_after_ms":500}
 //	    codes: bad_frame, too_long, rate_limited, bad_message, internal,
-//	    unavailable (the CRM cannot store it now: send it again after
-//	    retry_after_ms); the connection stays open
+//	    unavailable; the connection stays open. rate_limited (the
+//	    connection's, the visitor's over all its tabs, or its address's
+//	    message limit) and unavailable (the CRM cannot store it now):
+//	    nothing was stored, resend the same id after retry_after_ms
+//
+// A handshake may be refused before the upgrade: 503 while the server
+// drains, 429 with Retry-After when one address opens too many chats.
 //
 // Each connection has one reader goroutine (which also handles the
 // visitor's messages, in order) and one writer goroutine with a bounded
@@ -49,6 +54,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"sync"
 	"time"
@@ -98,6 +104,8 @@ type Config struct {
 	// HelloTimeout is how long a new connection has to send its hello.
 	HelloTimeout time.Duration
 	Logger       *slog.Logger
+	// Limits across connections (nil: none); see limits.go.
+	Limits Limits
 }
 
 // Defaults.
@@ -222,6 +230,7 @@ type conn struct {
 
 	tokens float64 // rate limiting
 	last   time.Time
+	addr   netip.Addr // the client's, as the limits count it
 }
 
 // ServeHTTP upgrades a request to a chat connection and runs it until
@@ -235,6 +244,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chat is restarting", http.StatusServiceUnavailable)
 		return
 	}
+	addr := s.cfg.Limits.clientKey(r)
+	if !s.allowHandshake(w, addr) {
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has answered (403 for a foreign origin).
@@ -242,7 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
-	c := &conn{s: s, ws: ws, send: make(chan *frameOut, sendQueue), done: make(chan struct{}), tokens: float64(s.cfg.Burst), last: time.Now()}
+	c := &conn{s: s, ws: ws, send: make(chan *frameOut, sendQueue), done: make(chan struct{}), tokens: float64(s.cfg.Burst), last: time.Now(), addr: addr}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
@@ -455,7 +468,10 @@ func (c *conn) message(ctx context.Context, f frameIn) {
 		return
 	}
 	if ok, wait := c.allow(time.Now()); !ok {
-		c.queue(frameOut{Type: "error", Code: "rate_limited", Message: "too many messages: slow down", ID: f.ID, RetryAfterMs: wait.Milliseconds() + 1})
+		c.rateLimited(f.ID, LimitConnection, wait)
+		return
+	}
+	if !c.allowShared(f.ID) {
 		return
 	}
 	on, off := true, false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -55,6 +56,9 @@ type wsLoadConfig struct {
 	think                  time.Duration
 	seed                   uint64
 	turnTimeout            time.Duration
+	// oneSource sends every client from the one default address; else,
+	// on a loopback target, each client has its own (loadtest_addrs.go).
+	oneSource bool
 }
 
 // wsFrame is the part of a server frame the generator reads.
@@ -83,11 +87,12 @@ func runWSLoad(ctx context.Context, cfg wsLoadConfig) (wsLoadResult, []ackedMsg,
 		wg        sync.WaitGroup
 	)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	sources := newLoadClients(cfg.url, 1, !cfg.oneSource)
 	for cl := range cfg.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &wsClient{cfg: cfg, r: rand.New(rand.NewPCG(cfg.seed, uint64(cl))), measureFrom: measureFrom, end: end}
+			c := &wsClient{cfg: cfg, r: rand.New(rand.NewPCG(cfg.seed, uint64(cl))), measureFrom: measureFrom, end: end, hc: sources.wsClient(cl)}
 			// Clients arrive spread over the ramp, as visitors do.
 			if cfg.ramp > 0 {
 				sleepCtx(ctx, time.Duration(float64(cfg.ramp)*float64(cl)/float64(cfg.clients)))
@@ -110,6 +115,7 @@ func runWSLoad(ctx context.Context, cfg wsLoadConfig) (wsLoadResult, []ackedMsg,
 			acked = append(acked, c.acked...)
 			res.Messages += c.sent
 			res.Errors += c.errs
+			res.RateLimited += c.limited
 			res.Unanswered += c.unanswered
 			res.Escalations += c.escalations
 			for _, s := range c.samples {
@@ -153,9 +159,11 @@ type wsClient struct {
 	r                *rand.Rand
 	measureFrom, end time.Time
 
+	hc          *http.Client // nil: the default
 	lat, acks   []float64
 	acked       []ackedMsg
 	sent, errs  int
+	limited     int // of errs, the server's rate limits
 	unanswered  int
 	escalations int
 	samples     []string
@@ -164,6 +172,9 @@ type wsClient struct {
 
 func (c *wsClient) fail(err error) {
 	c.errs++
+	if errors.Is(err, errRateLimited) {
+		c.limited++
+	}
 	if len(c.samples) < 3 {
 		c.samples = append(c.samples, err.Error())
 	}
@@ -173,9 +184,12 @@ func (c *wsClient) fail(err error) {
 // it is escalated.
 func (c *wsClient) chat(ctx context.Context, visitor string) (escalated bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.turnTimeout)
-	ws, _, err := websocket.Dial(dctx, c.cfg.url, nil)
+	ws, resp, err := websocket.Dial(dctx, c.cfg.url, &websocket.DialOptions{HTTPClient: c.hc})
 	cancel()
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			return false, fmt.Errorf("connect: %w: HTTP 429 (%s)", errRateLimited, resp.Header.Get("Retry-After"))
+		}
 		return false, fmt.Errorf("connect: %w", err)
 	}
 	defer ws.CloseNow()
@@ -273,7 +287,7 @@ func (c *wsClient) chat(ctx context.Context, visitor string) (escalated bool, er
 				escalated = true
 			case f.Type == "error":
 				if f.Code == "rate_limited" {
-					return escalated, fmt.Errorf("message %s: rate limited: the think time is too short for the server's limit", id)
+					return escalated, fmt.Errorf("message %s: %w: the think time is too short for the server's limit", id, errRateLimited)
 				}
 				if measured {
 					c.fail(fmt.Errorf("message %s: error frame %s: %s", id, f.Code, f.Msg))

@@ -44,8 +44,10 @@ func waitVersion(t *testing.T, base, want string, within time.Duration) time.Dur
 // refused (the serving one stays), and a rollback goes back.
 func TestModelPromotion(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "crm.db")
-	a, srv := startServe(t, "--db", db, "--model-poll", "100ms")
-	b, _ := startServe(t, "--db", db, "--model-poll", "100ms")
+	// Customers post back to back from one address to keep the servers
+	// busy through the promotions: the rate limits are off.
+	a, srv := startServe(t, "--db", db, "--model-poll", "100ms", "--ip-rate", "0", "--visitor-rate", "0")
+	b, _ := startServe(t, "--db", db, "--model-poll", "100ms", "--ip-rate", "0", "--visitor-rate", "0")
 	ctx := context.Background()
 	builtinV, err := srv.store.ActiveModel(ctx, intentKind)
 	if err != nil {
@@ -145,11 +147,14 @@ func BenchmarkPromotionUnderLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	texts := []string{"how much is shipping", "where is my order 12345", "I want to return my shoes", "my account is locked", "do you ship to Austria"}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 50}, Timeout: 30 * time.Second}
+	// Customers from many loopback addresses, as in production: from one
+	// address the server's per-address limit would refuse this load.
+	hc := newLoadClients(base, 50, true)
+	defer hc.close()
 	for b.Loop() {
 		done := make(chan loadResult, 1)
 		go func() {
-			res, _ := runLoad(ctx, hc, base+"/api/v1/messages", texts, 50, time.Second, 12*time.Second, 40*time.Millisecond, 1)
+			res, _ := runLoad(ctx, hc, base+"/api/v1/messages", texts, 50, defaultLoadCustomers, time.Second, 12*time.Second, 40*time.Millisecond, 1)
 			done <- res
 		}()
 		var switches []float64

@@ -86,6 +86,10 @@ type serveConfig struct {
 	// Automatic certificates (autocert.go); on with autocertDomains.
 	autocertDomains, autocertCache, autocertEmail string
 	acmeDirectory, acmeCACert, autocertHTTPAddr   string
+	// Rate limits (ratelimits.go).
+	ipRate, visitorRate, handshakeRate    float64
+	ipBurst, visitorBurst, handshakeBurst int
+	trustedProxies                        string
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
 }
@@ -119,6 +123,7 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.acmeCACert, "acme-ca-cert", "", "PEM roots that a private ACME directory's HTTPS certificate chains to (default: the system's)")
 	fs.StringVar(&cfg.autocertHTTPAddr, "autocert-http-addr", defaultAutocertHTTP, "plain HTTP listener for ACME HTTP-01 challenges, redirecting the rest to HTTPS (empty: none, TLS-ALPN-01 only)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
+	limitFlags(fs, cfg)
 	return fs
 }
 
@@ -184,6 +189,7 @@ type server struct {
 	runner  *training.Runner
 	console *console.Server
 	metrics *metrics.Metrics
+	limits  *limits
 	http    *http.Server
 	autoTLS *autoTLS // nil without --autocert-domains
 	// lastWritable is when /readyz last saw the CRM take a write.
@@ -246,7 +252,10 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 			origins = append(origins, o)
 		}
 	}
-	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log})
+	if s.limits, err = newLimits(cfg, s.metrics); err != nil {
+		return nil, err
+	}
+	s.webchat = webchat.New(s.engine, store, webchat.Config{AllowedOrigins: origins, Logger: log, Limits: s.limits.webchat()})
 	s.desk = handoff.New(store, log)
 	s.engine.OnEscalate = s.desk.Escalated
 	s.engine.OnHandoff = s.desk.CustomerWrote
@@ -365,7 +374,7 @@ func (s *server) close() error {
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log))
+	mux.Handle("/api/v1/messages", api.Handler(s.engine, s.log, api.WithLimits(s.limits.api())))
 	chat := s.webchat.Handler()
 	for _, p := range []string{"/ws", "/widget.js", "/widget.css", "/{$}"} {
 		mux.Handle(p, chat)

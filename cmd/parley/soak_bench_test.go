@@ -89,8 +89,9 @@ func BenchmarkSoak(b *testing.B) {
 	// REST: 5 clients, a message every 500 ms each (~10/s).
 	var restRes loadResult
 	wg.Go(func() {
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 5}, Timeout: 30 * time.Second}
-		restRes, _ = runLoad(context.Background(), hc, base+"/api/v1/messages", texts, 5, 0, dur, 500*time.Millisecond, 12)
+		hc := newLoadClients(base, 5, true)
+		defer hc.close()
+		restRes, _ = runLoad(context.Background(), hc, base+"/api/v1/messages", texts, 5, defaultLoadCustomers, 0, dur, 500*time.Millisecond, 12)
 	})
 	// Slack: a DM event every 200 ms from one of 50 customers (5/s).
 	wg.Go(func() {
