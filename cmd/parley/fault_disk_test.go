@@ -99,7 +99,9 @@ func readyStatus(base string) (int, string) {
 func TestDiskFull(t *testing.T) {
 	dir := smallDisk(t, "96m")
 	db := filepath.Join(dir, "crm.db")
-	cmd, base := serveProcess(t, db)
+	// One address sends as fast as the server answers: no rate limits.
+	noLimits := []string{"--ip-rate", "0", "--visitor-rate", "0"}
+	cmd, base := serveProcess(t, db, noLimits...)
 	acked := map[string]bool{}
 	send := func(i int) (postResult, string) {
 		t.Helper()
@@ -186,7 +188,7 @@ func TestDiskFull(t *testing.T) {
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT, ""); err != nil {
 		t.Fatalf("remount read-write: %v", err)
 	}
-	_, base = serveProcess(t, db)
+	_, base = serveProcess(t, db, noLimits...)
 	if r, err := postTurn(base, "c1", "after-ro", "hello again"); err != nil || r.status != http.StatusOK {
 		t.Fatalf("after the disk is writable again: %+v %v", r, err)
 	}
