@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -393,63 +392,32 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path with VACUUM
-// INTO, while the store keeps serving. It refuses to overwrite an
-// existing file.
-func (s *Store) Backup(ctx context.Context, path string) error {
-	if path == "" {
-		return fmt.Errorf("backup crm database: %w: empty path", crm.ErrInvalid)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	// VACUUM INTO reads one snapshot of this database and writes the
-	// copy, so it needs neither the writer nor its lock; readers are
-	// query_only, which refuses it, hence a connection of its own. It
-	// also refuses to write over a file that appeared since the check.
-	db, err := sql.Open("sqlite", s.path+"?"+s.dsnCommon)
-	if err != nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		// The file did not exist before: whatever VACUUM left of it is
-		// not a backup.
-		os.Remove(path)
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	return nil
-}
-
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
 // what it found unless the database is ok.
-func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, `PRAGMA integrity_check`)
+func (s *Store) IntegrityCheck(ctx context.Context) error { return integrityCheck(ctx, s.r, s.path) }
+
+// integrityCheck runs PRAGMA integrity_check on db, the file at path.
+func integrityCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
-		return fmt.Errorf("integrity check of %s: %w", s.path, err)
+		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("integrity check of %s: %w", s.path, err)
+			return fmt.Errorf("integrity check of %s: %w", path, err)
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check of %s: %w", s.path, err)
+		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("integrity check of %s failed: %s", s.path, strings.Join(problems, "; "))
+		return fmt.Errorf("integrity check of %s failed: %s", path, strings.Join(problems, "; "))
 	}
 	return nil
 }
