@@ -125,7 +125,7 @@ func TestQueryPlans(t *testing.T) {
 		{"cascade: links", `DELETE FROM conversation_links WHERE conversation_id = ?`, []any{1}},
 		{"retention: messages", expireBatchSQL, []any{0, 1, 0, 0, 500}},
 		{"retention: update message", `UPDATE messages SET text = '', expiry = 2 WHERE id = ? AND expiry = ?`, []any{1, 0}},
-		{"retention: labels of message", `SELECT id, text FROM labels WHERE message_id = ?`, []any{1}},
+		{"retention: labels of messages", labelsOfMessagesSQL, []any{"[1,2]"}},
 		{"retention: count messages", `SELECT COUNT(*) FROM messages WHERE expiry = ? AND created_at < ?`, []any{0, 1}},
 		{"retention: count labels", `SELECT COUNT(*) FROM messages m JOIN labels l ON l.message_id = m.id WHERE m.expiry = ? AND m.created_at < ?`, []any{0, 1}},
 		{"retention: idle slots", idleSlotsSQL, []any{1, 0, 0, 500}},
@@ -151,9 +151,11 @@ func TestQueryPlans(t *testing.T) {
 			rows.Close()
 			for _, step := range plan {
 				// lookupSQL's one-row table "one" is the only scan allowed,
-				// with the outbox channels' recursive CTE "ch" (a row per channel).
+				// with the outbox channels' recursive CTE "ch" (a row per
+				// channel) and json_each over a statement's list argument.
 				scan := strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "USING")
-				if scan && step != "SCAN one" && step != "SCAN CONSTANT ROW" && step != "SCAN ch" {
+				if scan && step != "SCAN one" && step != "SCAN CONSTANT ROW" && step != "SCAN ch" &&
+					!strings.HasPrefix(step, "SCAN json_each VIRTUAL TABLE") {
 					t.Errorf("%s scans a table: %s", q.name, strings.Join(plan, "; "))
 				}
 				// GROUP BY customer sorts the orders of the period.
