@@ -163,6 +163,11 @@ type Message struct {
 	// QuickReplies offered with a reply.
 	QuickReplies []string  `json:"quick_replies,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Expired says what retention did to the message's words ("":
+	// nothing) and ExpiredAt when (see Store.ExpireMessages). The store
+	// sets both; values given with a new message are ignored.
+	Expired   ExpireMode `json:"expired,omitempty"`
+	ExpiredAt time.Time  `json:"expired_at,omitzero"`
 }
 
 // EscalationStatus is where an escalation stands.
@@ -595,7 +600,8 @@ type Store interface {
 	// StateAssigned), updating its open escalation to match.
 	SetState(ctx context.Context, conversationID int64, s State, assigneeID int64, resolution string) (Conversation, error)
 	Escalations(ctx context.Context, conversationID int64) ([]Escalation, error)
-	// InboxMessages lists customer messages for review, newest first.
+	// InboxMessages lists customer messages for review, newest first;
+	// messages whose text retention deleted are left out.
 	InboxMessages(ctx context.Context, f MessageFilter) ([]Message, error)
 
 	AddOrder(ctx context.Context, o Order) (Order, error)
@@ -615,8 +621,8 @@ type Store interface {
 	DeleteSession(ctx context.Context, tokenHash string) error
 
 	// AddLabel stores a label. A label of a message (MessageID set) with
-	// no Text takes the message's text; StaffID 0 is a label with no
-	// author (an import).
+	// no Text takes the message's text (ErrTextDeleted when retention
+	// deleted it); StaffID 0 is a label with no author (an import).
 	AddLabel(ctx context.Context, l Label) (Label, error)
 	// Labels lists analysts' labels, oldest first.
 	Labels(ctx context.Context) ([]Label, error)
@@ -646,6 +652,26 @@ type Store interface {
 	// Export returns everything stored about a customer (not the outbox
 	// or links: see CustomerExport).
 	Export(ctx context.Context, customerID int64) (CustomerExport, error)
+
+	// ExpireMessages applies retention to what was written before
+	// r.Before (see ExpireMode): the messages created before it whose
+	// words were not expired with r.Mode or a stronger mode get
+	// Message.Expire; the labels of those messages get ExpireLabelText;
+	// conversations not updated since before it lose their slots (the
+	// dialogue's memory of values the customer gave); outbox items sent
+	// or failed whose CreatedAt and NextAt are both before it are
+	// deleted (pending ones are kept: they are still to be delivered).
+	// Customers' profiles, escalations, orders, hand-written labels and
+	// links are not touched: erasing a customer is DeleteCustomer.
+	//
+	// It is idempotent: a second run with the same request changes
+	// nothing and returns zero counts. Unlike other writes it commits in
+	// batches, so that a large purge never holds the store's writer for
+	// long; an error (a canceled context, say) keeps the batches already
+	// committed, which the returned counts include, and running it again
+	// finishes the work. With r.DryRun it writes nothing and returns
+	// what a run would change.
+	ExpireMessages(ctx context.Context, r Retention) (Expired, error)
 
 	// The outbox. A channel's worker polls DueOutbox, posts each item,
 	// and records the outcome with OutboxSent, OutboxRetry (try again

@@ -646,7 +646,9 @@ func (s *Server) deliver(ctx context.Context, c *conn, conversationID int64, que
 	c.mu.Unlock()
 	frames := make([]frameOut, 0, len(msgs))
 	for _, m := range msgs {
-		if m.ID <= after || m.Direction == crm.Note {
+		// Notes are for staff; words retention deleted would show as
+		// empty bubbles.
+		if m.ID <= after || m.Direction == crm.Note || m.Expired == crm.ExpireDelete {
 			continue
 		}
 		f := frameOut{Type: "message", Seq: m.ID, Text: m.Text, QuickReplies: m.QuickReplies, At: m.CreatedAt.UTC().Format(time.RFC3339)}

@@ -70,6 +70,7 @@ func applyConfig(fs *flag.FlagSet, getenv func(string) string) error {
 		errs = append(errs, fmt.Errorf("%slog-format %q: want text or json", from("log-format"), f))
 	}
 	errs = append(errs, checkLimits(get, from)...)
+	errs = append(errs, protectionProblems(get, from)...)
 	if _, _, err := slackbot.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)
 	}

@@ -194,17 +194,6 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
-// eventually waits up to 10 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // missingAPIMessages counts the REST messages (by client_msg_id) that
 // are not in the CRM at db.
 func missingAPIMessages(db string, acked map[string]bool) (int, error) {

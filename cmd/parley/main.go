@@ -49,6 +49,7 @@ var commands = []struct {
 	{"config", "print the effective server configuration, secrets masked", func(o, e io.Writer) command { return &configCommand{stdout: o, stderr: e} }},
 	{"users", "add, list, disable staff accounts for the console", func(o, e io.Writer) command { return &usersCommand{stdin: os.Stdin, stdout: o, stderr: e} }},
 	{"backup", "write a consistent copy of the CRM", func(o, e io.Writer) command { return &backupCommand{stdout: o, stderr: e} }},
+	{"retain", "expire old message text now, as serve's --retain-days does", func(o, e io.Writer) command { return &retainCommand{stdout: o, stderr: e} }},
 }
 
 func main() {

@@ -90,6 +90,7 @@ type serveConfig struct {
 	ipRate, visitorRate, handshakeRate    float64
 	ipBurst, visitorBurst, handshakeBurst int
 	trustedProxies                        string
+	protect                               protectConfig
 	// getenv reads the environment (Slack's settings); tests set it.
 	getenv func(string) string
 }
@@ -124,6 +125,15 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.autocertHTTPAddr, "autocert-http-addr", defaultAutocertHTTP, "plain HTTP listener for ACME HTTP-01 challenges, redirecting the rest to HTTPS (empty: none, TLS-ALPN-01 only)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. localhost:6060 (off by default; never expose it)")
 	limitFlags(fs, cfg)
+	fs.StringVar(&cfg.protect.redactWeb, "redact-web", "", "PII to mask in web chat messages: kinds as --redact, or none (default: --redact's)")
+	fs.StringVar(&cfg.protect.redactSlack, "redact-slack", "", "PII to mask in Slack messages: kinds as --redact, or none (default: --redact's)")
+	fs.StringVar(&cfg.protect.redactAPI, "redact-api", "", "PII to mask in REST API messages: kinds as --redact, or none (default: --redact's)")
+	fs.IntVar(&cfg.protect.retainDays, "retain-days", 0, "expire the words of messages older than N days (0: keep forever)")
+	fs.StringVar(&cfg.protect.retainMode, "retain-mode", string(defaultRetainMode), "what expiring does: delete (blank the text, keep what the models understood) or redact (mask PII, keep the rest)")
+	fs.DurationVar(&cfg.protect.retainEvery, "retain-every", defaultRetainEvery, "how often the retention job runs (first at start)")
+	fs.StringVar(&cfg.protect.backupDir, "backup-dir", "", "directory for scheduled backups (created if missing)")
+	fs.DurationVar(&cfg.protect.backupEvery, "backup-every", 0, "back up the CRM into --backup-dir this often, e.g. 6h (0: no scheduled backups)")
+	fs.IntVar(&cfg.protect.backupKeep, "backup-keep", defaultBackupKeep, "how many scheduled backups to keep (older ones are deleted after a verified new one)")
 	return fs
 }
 
@@ -190,6 +200,7 @@ type server struct {
 	console *console.Server
 	metrics *metrics.Metrics
 	limits  *limits
+	protect *protection // retention and scheduled backups
 	http    *http.Server
 	autoTLS *autoTLS // nil without --autocert-domains
 	// lastWritable is when /readyz last saw the CRM take a write.
@@ -206,6 +217,11 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		}
 		opts = append(opts, sqlite.WithRedactor(r))
 	}
+	chanOpts, err := channelRedactors(cfg.protect)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, chanOpts...)
 	store, err := openStore(ctx, cfg.db, log, opts...)
 	if err != nil {
 		return nil, err
@@ -242,6 +258,9 @@ func newServer(ctx context.Context, cfg serveConfig, log *slog.Logger) (*server,
 		return nil, err
 	}
 	s.metrics = metrics.New(log)
+	if s.protect, err = newProtection(cfg.protect, store, store, s.metrics.Registry(), log); err != nil {
+		return nil, err
+	}
 	s.modelsChanged(set)
 	// The engine's CRM calls are timed: they are the hot ones.
 	s.engine = bot.NewEngine(s.models, kb, s.metrics.Store(store), policy, log)
@@ -327,6 +346,7 @@ func (s *server) run(ctx context.Context, listening func(string)) error {
 	if s.cfg.modelPoll > 0 {
 		background.Go(func() { s.watchModels(bctx, s.cfg.modelPoll) })
 	}
+	s.protect.start(bctx, &background)
 	if s.slack != nil {
 		background.Go(func() {
 			if err := s.slack.Run(bctx); err != nil {
@@ -569,20 +589,9 @@ func (s *server) handleNLU(w http.ResponseWriter, r *http.Request) {
 
 // parseRedact reads the --redact flag.
 func parseRedact(s string) (func(string) string, error) {
-	var kinds crm.PII
-	for _, k := range strings.Split(s, ",") {
-		switch strings.TrimSpace(k) {
-		case "all":
-			kinds |= crm.PIIAll
-		case "email":
-			kinds |= crm.PIIEmail
-		case "card":
-			kinds |= crm.PIICard
-		case "phone":
-			kinds |= crm.PIIPhone
-		default:
-			return nil, fmt.Errorf("--redact: unknown kind %q (want email, card, phone or all)", k)
-		}
+	kinds, err := parseRedactKinds(s, false)
+	if err != nil {
+		return nil, fmt.Errorf("--redact: %w", err)
 	}
 	return crm.NewRedactor(kinds).Redact, nil
 }

@@ -18,8 +18,9 @@ import (
 // database; it is safe for concurrent use. Records returned are copies:
 // changing them changes nothing stored.
 type Memory struct {
-	now    func() time.Time
-	redact func(string) string
+	now        func() time.Time
+	redact     func(string) string
+	chanRedact map[crm.Channel]func(string) string // see WithChannelRedactor
 
 	mu     sync.Mutex
 	closed bool
@@ -157,9 +158,11 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// prepareMessage applies the redactor and copies a message for storage.
-func (m *Memory) prepareMessage(msg crm.Message) (crm.Message, error) {
-	return copyMessage(msg).Redacted(m.redact)
+// prepareMessage applies redact and copies a message for storage.
+func prepareMessage(msg crm.Message, redact func(string) string) (crm.Message, error) {
+	msg, err := copyMessage(msg).Redacted(redact)
+	msg.Expired, msg.ExpiredAt = "", time.Time{} // the store's to set
+	return msg, err
 }
 
 // LogInteraction implements crm.Store.
@@ -167,13 +170,14 @@ func (m *Memory) LogInteraction(ctx context.Context, in crm.Interaction) (crm.Lo
 	if err := in.Validate(); err != nil {
 		return crm.Logged{}, fmt.Errorf("log interaction: %w", err)
 	}
-	msg, err := m.prepareMessage(in.Message)
+	redact := m.redactorFor(in.Channel)
+	msg, err := prepareMessage(in.Message, redact)
 	if err != nil {
 		return crm.Logged{}, fmt.Errorf("log interaction: %w", err)
 	}
 	replies := make([]crm.Message, len(in.Replies))
 	for i, r := range in.Replies {
-		if replies[i], err = m.prepareMessage(r); err != nil {
+		if replies[i], err = prepareMessage(r, redact); err != nil {
 			return crm.Logged{}, fmt.Errorf("log interaction: reply %d: %w", i, err)
 		}
 	}
@@ -400,10 +404,6 @@ func (m *Memory) AddMessage(ctx context.Context, msg crm.Message) (crm.Message, 
 	if err := msg.Validate(); err != nil {
 		return crm.Message{}, fmt.Errorf("add message: %w", err)
 	}
-	msg, err := m.prepareMessage(msg)
-	if err != nil {
-		return crm.Message{}, fmt.Errorf("add message: %w", err)
-	}
 	if err := m.lock(ctx); err != nil {
 		return crm.Message{}, fmt.Errorf("add message: %w", err)
 	}
@@ -411,6 +411,10 @@ func (m *Memory) AddMessage(ctx context.Context, msg crm.Message) (crm.Message, 
 	conv, ok := m.convs[msg.ConversationID]
 	if !ok {
 		return crm.Message{}, fmt.Errorf("add message: conversation %d: %w", msg.ConversationID, crm.ErrNotFound)
+	}
+	msg, err := prepareMessage(msg, m.redactorFor(conv.Channel))
+	if err != nil {
+		return crm.Message{}, fmt.Errorf("add message: %w", err)
 	}
 	if msg.ChannelMsgID != "" {
 		if id, ok := m.byChanID[chanMsgKey{conv.Channel, msg.ChannelMsgID}]; ok {
@@ -713,7 +717,7 @@ func (m *Memory) InboxMessages(ctx context.Context, f crm.MessageFilter) ([]crm.
 	defer m.mu.Unlock()
 	anyCond := f.MaxConfidence > 0 || f.OutOfScope || len(f.Actions) > 0
 	out := m.sortedMessages(func(msg *memMessage) bool {
-		if msg.Direction != crm.FromCustomer || (!f.Since.IsZero() && msg.CreatedAt.Before(f.Since)) {
+		if msg.Direction != crm.FromCustomer || (!f.Since.IsZero() && msg.CreatedAt.Before(f.Since)) || msg.Expired == crm.ExpireDelete {
 			return false
 		}
 		return !anyCond ||
@@ -917,25 +921,26 @@ func (m *Memory) AddLabel(ctx context.Context, l crm.Label) (crm.Label, error) {
 		return crm.Label{}, fmt.Errorf("add label: %w", err)
 	}
 	defer m.mu.Unlock()
-	if l.MessageID != 0 {
-		msg, ok := m.msgs[l.MessageID]
-		if !ok {
-			return crm.Label{}, fmt.Errorf("add label: message %d: %w", l.MessageID, crm.ErrNotFound)
-		}
-		if l.Text == "" {
-			l.Text = msg.Text // stored redacted already
-		}
+	if _, ok := m.msgs[l.MessageID]; l.MessageID != 0 && !ok {
+		return crm.Label{}, fmt.Errorf("add label: message %d: %w", l.MessageID, crm.ErrNotFound)
 	}
 	if l.StaffID != 0 {
 		if _, ok := m.staff[l.StaffID]; !ok {
 			return crm.Label{}, fmt.Errorf("add label: staff %d: %w", l.StaffID, crm.ErrNotFound)
 		}
 	}
-	if m.redact != nil {
+	if l.Text != "" && m.redact != nil {
 		l.Text = m.redact(l.Text)
 		if err := l.Validate(); err != nil {
 			return crm.Label{}, fmt.Errorf("add label: after redaction: %w", err)
 		}
+	}
+	if l.MessageID != 0 && l.Text == "" {
+		msg := m.msgs[l.MessageID]
+		if msg.Expired == crm.ExpireDelete {
+			return crm.Label{}, fmt.Errorf("add label: message %d: %w", l.MessageID, crm.ErrTextDeleted)
+		}
+		l.Text = msg.Text // stored redacted already
 	}
 	l.ID = m.nextID()
 	l.CreatedAt = m.stamp(l.CreatedAt)

@@ -71,3 +71,9 @@ func TestMemoryCopies(t *testing.T) {
 		t.Errorf("stored records changed through results: slots %v, quick replies %v", c.Slots, msgs[0].QuickReplies)
 	}
 }
+
+func TestMemoryChannelRedaction(t *testing.T) {
+	crmtest.ChannelRedaction(t, crmtest.NewMemory(crmtest.WithRedactor(crm.Redact),
+		crmtest.WithChannelRedactor(crm.ChannelWeb, crm.NewRedactor(crm.PIIEmail).Redact),
+		crmtest.WithChannelRedactor(crm.ChannelSlack, nil)))
+}

@@ -53,6 +53,8 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxClaim", testOutboxClaim},
 		{"OutboxErasure", testOutboxErasure},
 		{"ConversationLinks", testConversationLinks},
+		{"Retention", testRetention},
+		{"RetentionEdges", testRetentionEdges},
 		{"BadInput", testBadInput},
 		{"NotFound", testNotFound},
 		{"CanceledContext", testCanceled},

@@ -7,27 +7,30 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/crm"
 )
 
 const messageCols = `id, conversation_id, direction, COALESCE(author_id, 0), text, COALESCE(channel_msg_id, ''),
 	intent, confidence, out_of_scope, alternatives, sentiment, sentiment_score, entities, model_version,
-	action, quick_replies, created_at`
+	action, quick_replies, created_at, expiry, expired_at`
 
 func scanMessage(sc scanner) (crm.Message, error) {
 	var (
 		m                 crm.Message
-		oos               int
+		oos, expiry       int
 		alts, ents, quick sql.NullString
 		created           int64
+		expired           sql.NullInt64
 	)
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.AuthorID, &m.Text, &m.ChannelMsgID,
 		&m.Intent, &m.Confidence, &oos, &alts, &m.Sentiment, &m.SentimentScore, &ents, &m.ModelVersion,
-		&m.Action, &quick, &created); err != nil {
+		&m.Action, &quick, &created, &expiry, &expired); err != nil {
 		return m, err
 	}
 	m.OutOfScope, m.CreatedAt = oos != 0, fromUnixNano(created)
+	m.Expired, m.ExpiredAt = crm.ModeOfLevel(expiry), fromNullTime(expired)
 	if err := decodeJSON("alternatives", alts, &m.Alternatives); err != nil {
 		return m, err
 	}
@@ -65,13 +68,15 @@ type newMessage struct {
 	alts, ents, quick any
 }
 
-// prepareMessage redacts m and encodes its JSON columns. Redaction must
-// leave a valid message: a redactor that makes it invalid is an error.
-func (s *Store) prepareMessage(m crm.Message) (newMessage, error) {
-	m, err := m.Redacted(s.redact)
+// prepareMessage redacts m with redact (the redactor of its channel:
+// see redactorFor) and encodes its JSON columns. Redaction must leave a
+// valid message: a redactor that makes it invalid is an error.
+func prepareMessage(m crm.Message, redact func(string) string) (newMessage, error) {
+	m, err := m.Redacted(redact)
 	if err != nil {
 		return newMessage{}, err
 	}
+	m.Expired, m.ExpiredAt = "", time.Time{} // the store's to set
 	if len(m.Alternatives) == 0 {
 		m.Alternatives = nil
 	}
@@ -119,13 +124,14 @@ func (s *Store) LogInteraction(ctx context.Context, in crm.Interaction) (crm.Log
 	if err := in.Validate(); err != nil {
 		return crm.Logged{}, fmt.Errorf("log interaction: %w", err)
 	}
-	msg, err := s.prepareMessage(in.Message)
+	redact := s.redactorFor(in.Channel)
+	msg, err := prepareMessage(in.Message, redact)
 	if err != nil {
 		return crm.Logged{}, fmt.Errorf("log interaction: %w", err)
 	}
 	replies := make([]newMessage, len(in.Replies))
 	for i, r := range in.Replies {
-		if replies[i], err = s.prepareMessage(r); err != nil {
+		if replies[i], err = prepareMessage(r, redact); err != nil {
 			return crm.Logged{}, fmt.Errorf("log interaction: reply %d: %w", i, err)
 		}
 	}
@@ -348,7 +354,11 @@ func (s *Store) AddMessage(ctx context.Context, m crm.Message) (crm.Message, err
 	if err := m.Validate(); err != nil {
 		return crm.Message{}, fmt.Errorf("add message: %w", err)
 	}
-	nm, err := s.prepareMessage(m)
+	redact, err := s.messageRedactor(ctx, m.ConversationID)
+	if err != nil {
+		return crm.Message{}, fmt.Errorf("add message: %w", err)
+	}
+	nm, err := prepareMessage(m, redact)
 	if err != nil {
 		return crm.Message{}, fmt.Errorf("add message: %w", err)
 	}
@@ -418,7 +428,8 @@ func (s *Store) InboxMessages(ctx context.Context, f crm.MessageFilter) ([]crm.M
 		return nil, fmt.Errorf("inbox messages: %w", err)
 	}
 	n, _ := crm.Limit(f.Limit)
-	q := `SELECT ` + messageCols + ` FROM messages WHERE direction = 'in' AND created_at >= ?`
+	// Messages whose words retention deleted have nothing to review.
+	q := `SELECT ` + messageCols + ` FROM messages WHERE direction = 'in' AND created_at >= ? AND expiry < 2`
 	args := []any{bound(f.Since)}
 	var conds []string
 	if f.MaxConfidence > 0 {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -27,7 +26,12 @@ type Store struct {
 	dsnCommon string // the pragmas every connection gets
 	now       func() time.Time
 	redact    func(string) string
-	log       *slog.Logger
+	// chanRedact overrides redact for a channel's messages (a nil
+	// value: none); see WithChannelRedactor.
+	chanRedact map[crm.Channel]func(string) string
+	log        *slog.Logger
+	// expireBatch is how many messages a retention transaction changes.
+	expireBatch int
 
 	w, r   *sql.DB   // the writer (one connection) and the reader pool
 	wconn  *sql.Conn // w's connection, held by the writer goroutine
@@ -70,6 +74,8 @@ type Option func(*options)
 type options struct {
 	now         func() time.Time
 	redact      func(string) string
+	chanRedact  map[crm.Channel]func(string) string
+	expireBatch int
 	log         *slog.Logger
 	readConns   int
 	maxBatch    int
@@ -84,7 +90,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithRedactor applies redact (crm.Redact, say) to the texts of messages
 // and their entities and to label texts before they are stored, so
 // personal data never reaches the file. Slots and customer profiles are
-// kept as given: the dialogue needs them.
+// kept as given: the dialogue needs them. WithChannelRedactor overrides
+// it for one channel.
 func WithRedactor(redact func(string) string) Option {
 	return func(o *options) { o.redact = redact }
 }
@@ -116,7 +123,8 @@ var migrationFS embed.FS
 // with an error wrapping crm.ErrSchema.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, log: slog.Default(), readConns: DefaultReadConns,
-		maxBatch: DefaultMaxBatch, busyTimeout: DefaultBusyTimeout, checkpoint: DefaultCheckpointInterval}
+		maxBatch: DefaultMaxBatch, busyTimeout: DefaultBusyTimeout, checkpoint: DefaultCheckpointInterval,
+		expireBatch: DefaultExpireBatch}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -125,10 +133,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// "?" would cut the DSN's parameters.
 		return nil, fmt.Errorf("open crm database %q: %w: want a plain file path", path, crm.ErrInvalid)
 	}
-	if o.readConns < 1 || o.maxBatch < 1 || o.busyTimeout < 0 || o.checkpoint <= 0 {
+	if o.readConns < 1 || o.maxBatch < 1 || o.busyTimeout < 0 || o.checkpoint <= 0 || o.expireBatch < 1 {
 		return nil, fmt.Errorf("open crm database %s: %w: bad options", path, crm.ErrInvalid)
 	}
-	s := &Store{path: path, now: o.now, redact: o.redact, log: o.log, maxBatch: o.maxBatch,
+	s := &Store{path: path, now: o.now, redact: o.redact, chanRedact: o.chanRedact, expireBatch: o.expireBatch, log: o.log, maxBatch: o.maxBatch,
 		reqs: make(chan *request), quit: make(chan struct{}), done: make(chan struct{}),
 		ckpt: make(chan struct{}, 1), ckptDone: make(chan struct{}), ckptInterval: o.checkpoint}
 
@@ -143,9 +151,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// Its statement journal, which the savepoints of a batch write
 	// to, stays in memory (temp_store): it only ever holds the pages of
 	// one request. After a checkpoint lets the WAL restart, a WAL file
-	// that grew past journal_size_limit is cut back.
+	// that grew past journal_size_limit is cut back. secure_delete(FAST)
+	// zeroes deleted content within pages, at no extra I/O: without it
+	// the stale copies of rows that page splits and updates leave behind
+	// would keep words retention deleted (see ExpireMessages).
 	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)"+
-		"&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
+		"&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(67108864)&_pragma=secure_delete(FAST)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open crm database %s: %w", path, err)
 	}
@@ -381,63 +392,32 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path with VACUUM
-// INTO, while the store keeps serving. It refuses to overwrite an
-// existing file.
-func (s *Store) Backup(ctx context.Context, path string) error {
-	if path == "" {
-		return fmt.Errorf("backup crm database: %w: empty path", crm.ErrInvalid)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	// VACUUM INTO reads one snapshot of this database and writes the
-	// copy, so it needs neither the writer nor its lock; readers are
-	// query_only, which refuses it, hence a connection of its own. It
-	// also refuses to write over a file that appeared since the check.
-	db, err := sql.Open("sqlite", s.path+"?"+s.dsnCommon)
-	if err != nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		// The file did not exist before: whatever VACUUM left of it is
-		// not a backup.
-		os.Remove(path)
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("backup crm database to %s: %w", path, err)
-	}
-	return nil
-}
-
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
 // what it found unless the database is ok.
-func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, `PRAGMA integrity_check`)
+func (s *Store) IntegrityCheck(ctx context.Context) error { return integrityCheck(ctx, s.r, s.path) }
+
+// integrityCheck runs PRAGMA integrity_check on db, the file at path.
+func integrityCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
-		return fmt.Errorf("integrity check of %s: %w", s.path, err)
+		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("integrity check of %s: %w", s.path, err)
+			return fmt.Errorf("integrity check of %s: %w", path, err)
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check of %s: %w", s.path, err)
+		return fmt.Errorf("integrity check of %s: %w", path, err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("integrity check of %s failed: %s", s.path, strings.Join(problems, "; "))
+		return fmt.Errorf("integrity check of %s failed: %s", path, strings.Join(problems, "; "))
 	}
 	return nil
 }

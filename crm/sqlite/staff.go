@@ -211,13 +211,17 @@ func (s *Store) AddLabel(ctx context.Context, l crm.Label) (crm.Label, error) {
 		out = l
 		if l.MessageID != 0 {
 			var text string
-			err := t.queryRow(`SELECT text FROM messages WHERE id = ?`, []any{l.MessageID}, &text)
+			var expiry int
+			err := t.queryRow(`SELECT text, expiry FROM messages WHERE id = ?`, []any{l.MessageID}, &text, &expiry)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("message %d: %w", l.MessageID, crm.ErrNotFound)
 			} else if err != nil {
 				return err
 			}
 			if out.Text == "" {
+				if crm.ModeOfLevel(expiry) == crm.ExpireDelete {
+					return fmt.Errorf("message %d: %w", l.MessageID, crm.ErrTextDeleted)
+				}
 				out.Text = text // redacted when it was stored
 			}
 		}
