@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/crm"
 	"github.com/parley-chat/parley/crm/sqlite"
 )
 
@@ -209,20 +208,8 @@ func missingAPIMessages(db string, acked map[string]bool) (int, error) {
 		return 0, err
 	}
 	for _, c := range custs {
-		convs, err := store.Conversations(ctx, crm.ConversationFilter{CustomerID: c.ID})
-		if err != nil {
+		if err := customerMsgIDs(ctx, store, c.ID, have); err != nil {
 			return 0, err
-		}
-		for _, conv := range convs {
-			msgs, err := store.Messages(ctx, conv.ID)
-			if err != nil {
-				return 0, err
-			}
-			for _, m := range msgs {
-				if m.Direction == crm.FromCustomer {
-					have[m.ChannelMsgID] = true
-				}
-			}
 		}
 	}
 	n := 0

@@ -311,6 +311,27 @@ func (c *wsClient) chat(ctx context.Context, visitor string) (escalated bool, er
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// customerMsgIDs adds to have the channel message ids of the customer's
+// messages, in all its conversations.
+func customerMsgIDs(ctx context.Context, store *sqlite.Store, customerID int64, have map[string]bool) error {
+	convs, err := store.Conversations(ctx, crm.ConversationFilter{CustomerID: customerID})
+	if err != nil {
+		return err
+	}
+	for _, conv := range convs {
+		msgs, err := store.Messages(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.ChannelMsgID != "" {
+				have[m.ChannelMsgID] = true
+			}
+		}
+	}
+	return nil
+}
+
 // checkStored counts the acknowledged messages that are not in the CRM.
 func checkStored(ctx context.Context, path string, acked []ackedMsg) (lost int, err error) {
 	store, err := sqlite.Open(ctx, path)
@@ -326,18 +347,8 @@ func checkStored(ctx context.Context, path string, acked []ackedMsg) (lost int, 
 		have := map[string]bool{}
 		cust, err := store.CustomerByExternalID(ctx, crm.ExternalID{Kind: crm.IDWebVisitor, Value: visitor})
 		if err == nil {
-			convs, err := store.Conversations(ctx, crm.ConversationFilter{CustomerID: cust.ID})
-			if err != nil {
+			if err := customerMsgIDs(ctx, store, cust.ID, have); err != nil {
 				return 0, err
-			}
-			for _, conv := range convs {
-				msgs, err := store.Messages(ctx, conv.ID)
-				if err != nil {
-					return 0, err
-				}
-				for _, m := range msgs {
-					have[m.ChannelMsgID] = true
-				}
 			}
 		} else if !errors.Is(err, crm.ErrNotFound) {
 			return 0, err
