@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,14 @@ const (
 	// operator's recovery, short enough for a customer to wait.
 	UnavailableRetry = 5 * time.Second
 )
+
+// channelMsgID is the id a REST message is deduplicated on: the
+// client's id within its customer's, so two customers that happen to
+// use the same client_msg_id never receive each other's replies. The
+// customer id is escaped, so the first "/" always ends it.
+func channelMsgID(customerID, clientMsgID string) string {
+	return url.PathEscape(customerID) + "/" + clientMsgID
+}
 
 // Request is the body of POST /api/v1/messages.
 type Request struct {
@@ -135,7 +144,7 @@ func handleMessage(e Engine, log *slog.Logger, lim *Limits, w http.ResponseWrite
 		Customer:       crm.ExternalID{Kind: crm.IDAPI, Value: req.CustomerID},
 		ConversationID: req.ConversationID,
 		Text:           req.Text,
-		ChannelMsgID:   req.ClientMsgID,
+		ChannelMsgID:   channelMsgID(req.CustomerID, req.ClientMsgID),
 	})
 	switch {
 	case errors.Is(err, nlp.ErrTooLong):

@@ -66,7 +66,7 @@ func TestMessages(t *testing.T) {
 	if b, _ := json.Marshal(v); status != 200 || string(b) != want {
 		t.Errorf("POST: %d %s, want 200 %s", status, b, want)
 	}
-	if got.Channel != crm.ChannelAPI || got.Customer != (crm.ExternalID{Kind: crm.IDAPI, Value: "c1"}) || got.ChannelMsgID != "m1" || got.Text != "hi" {
+	if got.Channel != crm.ChannelAPI || got.Customer != (crm.ExternalID{Kind: crm.IDAPI, Value: "c1"}) || got.ChannelMsgID != "c1/m1" || got.Text != "hi" {
 		t.Errorf("engine got %+v", got)
 	}
 	for _, tc := range []struct {

@@ -26,7 +26,8 @@ func TestLimits(t *testing.T) {
 	var handled []string // client_msg_ids the engine saw
 	eng := fakeEngine(func(m bot.Message) (bot.Turn, error) {
 		mu.Lock()
-		handled = append(handled, m.ChannelMsgID)
+		_, id, _ := strings.Cut(m.ChannelMsgID, "/") // customer/client_msg_id
+		handled = append(handled, id)
 		mu.Unlock()
 		return bot.Turn{ConversationID: 1, Replies: []bot.Reply{{Text: "ok"}}}, nil
 	})

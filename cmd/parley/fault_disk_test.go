@@ -104,13 +104,13 @@ func TestDiskFull(t *testing.T) {
 	acked := map[string]bool{}
 	send := func(i int) (postResult, string) {
 		t.Helper()
-		id := fmt.Sprintf("m%d", i)
-		r, err := postTurn(base, fmt.Sprintf("c%d", i%7), id, fmt.Sprintf("where is my order %d? %s", 10000+i, strings.Repeat(fmt.Sprintf("it is late, day %d. ", i), 300)))
+		id, customer := fmt.Sprintf("m%d", i), fmt.Sprintf("c%d", i%7)
+		r, err := postTurn(base, customer, id, fmt.Sprintf("where is my order %d? %s", 10000+i, strings.Repeat(fmt.Sprintf("it is late, day %d. ", i), 300)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.status == http.StatusOK {
-			acked[id] = true
+			acked[customer+"/"+id] = true // as the API stores it
 		}
 		return r, id
 	}
