@@ -473,7 +473,8 @@ func (s *server) modelsChanged(set bot.ModelSet) {
 func (s *server) setupConsole(kb bot.Knowledge) error {
 	// Behind a TLS-terminating proxy (an https public URL) the session
 	// cookie is marked Secure.
-	a := auth.New(s.store, auth.Config{Logger: s.log, SecureCookies: strings.HasPrefix(s.cfg.publicURL, "https://")})
+	a := auth.New(s.store, auth.Config{Logger: s.log, SecureCookies: strings.HasPrefix(s.cfg.publicURL, "https://"),
+		ClientAddr: func(r *http.Request) string { return s.limits.clients.Addr(r).String() }})
 	d := console.Deps{Store: s.store, Desk: s.desk, Auth: a, KB: cannedSearcher{kb}, Logger: s.log}
 	wb, err := training.New(s.store, training.WithLogger(s.log))
 	if err != nil {

@@ -358,3 +358,27 @@ func TestLogoutAndLoginToken(t *testing.T) {
 		}
 	}
 }
+
+// Behind a proxy every request comes from its address: with ClientAddr
+// the throttle counts each client apart, so one attacker does not lock
+// out the office behind the same proxy.
+func TestThrottleByClientAddr(t *testing.T) {
+	f := newFixture(t)
+	f.auth.cfg.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+	try := func(client, pw string) error {
+		r := httptest.NewRequest(http.MethodPost, LoginPath, nil)
+		r.RemoteAddr = "10.0.0.1:40000" // the proxy
+		r.Header.Set("X-Test-Client", client)
+		_, err := f.auth.Login(httptest.NewRecorder(), r, "alice@shop.example", pw)
+		return err
+	}
+	var th *ThrottledError
+	for i := 0; i < 10 && !errors.As(try("203.0.113.9", "wrong password"), &th); i++ {
+	}
+	if th == nil {
+		t.Fatal("ten wrong passwords from one client were never throttled")
+	}
+	if err := try("198.51.100.7", alicePassword); err != nil {
+		t.Errorf("Alice from another client behind the same proxy: %v", err)
+	}
+}
