@@ -89,9 +89,10 @@ func parseRedactKinds(s string, allowNone bool) (crm.PII, error) {
 
 // channelRedactors are the store options of the per-channel flags.
 func channelRedactors(cfg protectConfig) ([]sqlite.Option, error) {
+	values := map[crm.Channel]string{crm.ChannelWeb: cfg.redactWeb, crm.ChannelSlack: cfg.redactSlack, crm.ChannelAPI: cfg.redactAPI}
 	var opts []sqlite.Option
 	for _, rc := range redactChannels {
-		v := map[string]string{"redact-web": cfg.redactWeb, "redact-slack": cfg.redactSlack, "redact-api": cfg.redactAPI}[rc.flag]
+		v := values[rc.ch]
 		if v == "" {
 			continue
 		}

@@ -43,6 +43,18 @@
 // taken, the request runs to completion (batches are short) and the call
 // returns its outcome, so an error always means nothing was written.
 //
+// # Retention and backups
+//
+// ExpireMessages shares the writer with live traffic: it reads each
+// batch on a reader, computes the new texts on its caller's goroutine,
+// and hands the writer short transactions (at most 500 rows or 20 ms),
+// pausing between them while others write. The writer runs with
+// secure_delete(FAST), and retention's batches with it fully on, so
+// expired words do not linger in the file's free space. Backup copies
+// the database with VACUUM INTO a temporary file, syncs and verifies
+// it, and links it into place; BackupTo adds timestamped names and
+// rotation.
+//
 // # Layout
 //
 // Migrations are numbered SQL files in migrations/, embedded, applied in

@@ -11,9 +11,23 @@ import (
 )
 
 // DefaultExpireBatch is how many rows one retention transaction changes
-// at most. A batch of 500 messages commits in a few milliseconds, so the
-// interactions that wait behind it barely notice (BENCHMARKS.md).
+// at most. A batch of 500 messages is about 10 ms of CPU to delete, 17 ms
+// to redact (BENCHMARKS.md).
 const DefaultExpireBatch = 500
+
+// Retention shares the writer with live traffic. A batch stops early
+// once it has held the writer for expireBudget (on a busy machine 500
+// rows can take far longer than their CPU time). Before each batch
+// retention waits, up to expireYield, while other writes are queued, so
+// that they commit on their own instead of behind a batch; and after a
+// batch during which others wrote, it leaves the writer to them for as
+// long as the batch held it (up to expireYield), so that a purge takes
+// at most about half the writer's time from live traffic and all of it
+// from none.
+const (
+	expireBudget = 20 * time.Millisecond
+	expireYield  = 100 * time.Millisecond
+)
 
 // WithExpireBatch sets how many rows one retention transaction changes
 // (default DefaultExpireBatch).
@@ -61,7 +75,10 @@ func (s *Store) ExpireMessages(ctx context.Context, r crm.Retention) (crm.Expire
 // is deleted within b-tree pages but not the overflow pages a long text
 // frees, whose old words would otherwise stay in the file's free list.
 func (s *Store) timedWrite(ctx context.Context, out *crm.Expired, fn func(*dbtx) error) error {
-	start := time.Now()
+	for waited := time.Duration(0); s.stats.queued.Load() > 0 && waited < expireYield; waited += time.Millisecond {
+		time.Sleep(time.Millisecond)
+	}
+	start, writes := time.Now(), s.stats.writes.Load()
 	err := s.write(ctx, func(t *dbtx) (err error) {
 		if _, err := t.exec(`PRAGMA secure_delete = 1`); err != nil {
 			return fmt.Errorf("secure_delete: %w", err)
@@ -73,8 +90,18 @@ func (s *Store) timedWrite(ctx context.Context, out *crm.Expired, fn func(*dbtx)
 		}()
 		return fn(t)
 	})
+	held := time.Since(start)
 	out.Batches++
-	out.LongestBatch = max(out.LongestBatch, time.Since(start))
+	out.LongestBatch = max(out.LongestBatch, held)
+	if err == nil && s.stats.writes.Load()-writes > 1 {
+		pause := time.NewTimer(min(held, expireYield))
+		defer pause.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-pause.C:
+		}
+	}
 	return err
 }
 
@@ -130,10 +157,12 @@ func (s *Store) expireLevel(ctx context.Context, r crm.Retention, level int, at 
 		if len(batch) == 0 {
 			return nil
 		}
-		var msgs, labels int
+		var msgs, labels, taken int
 		err = s.timedWrite(ctx, out, func(t *dbtx) error {
 			var done []int64
-			for _, e := range batch {
+			start := time.Now()
+			for taken = 0; taken < len(batch) && (taken == 0 || time.Since(start) < expireBudget); taken++ {
+				e := batch[taken]
 				res, err := t.exec(`UPDATE messages SET text = ?, entities = ?, expiry = ?, expired_at = ? WHERE id = ? AND expiry = ?`,
 					e.text, e.ents, e.level, unixNano(at), e.id, level)
 				if err != nil {
@@ -153,9 +182,9 @@ func (s *Store) expireLevel(ctx context.Context, r crm.Retention, level int, at 
 		}
 		out.Messages += msgs
 		out.Labels += labels
-		last := batch[len(batch)-1]
+		last := batch[taken-1]
 		cursorAt, cursorID = last.created, last.id
-		if len(batch) < s.expireBatch {
+		if taken == len(batch) && len(batch) < s.expireBatch {
 			return nil
 		}
 	}
@@ -220,10 +249,12 @@ func (s *Store) dropIdleSlots(ctx context.Context, before time.Time, out *crm.Ex
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		var n int
+		var n, taken int
 		err = s.timedWrite(ctx, out, func(t *dbtx) error {
 			n = 0
-			for _, c := range batch {
+			start := time.Now()
+			for taken = 0; taken < len(batch) && (taken == 0 || time.Since(start) < expireBudget); taken++ {
+				c := batch[taken]
 				// The conversation may have come back to life since the read.
 				res, err := t.exec(`UPDATE conversations SET slots = NULL WHERE id = ? AND updated_at < ? AND slots IS NOT NULL`,
 					c.id, unixNano(before))
@@ -240,9 +271,9 @@ func (s *Store) dropIdleSlots(ctx context.Context, before time.Time, out *crm.Ex
 			return err
 		}
 		out.Conversations += n
-		last := batch[len(batch)-1]
+		last := batch[taken-1]
 		cursorAt, cursorID = last.updated, last.id
-		if len(batch) < s.expireBatch {
+		if taken == len(batch) && len(batch) < s.expireBatch {
 			return nil
 		}
 	}
@@ -297,10 +328,12 @@ func (s *Store) deleteOldOutbox(ctx context.Context, before time.Time, out *crm.
 				}
 				break
 			}
-			var n int
+			var n, taken int
 			err = s.timedWrite(ctx, out, func(t *dbtx) error {
 				n = 0
-				for _, id := range ids {
+				start := time.Now()
+				for taken = 0; taken < len(ids) && (taken == 0 || time.Since(start) < expireBudget); taken++ {
+					id := ids[taken]
 					// Done items never change state again; the guard is for a
 					// future that lets them.
 					res, err := t.exec(`DELETE FROM outbox WHERE id = ? AND state IN ('sent', 'failed')`, id)
@@ -317,7 +350,7 @@ func (s *Store) deleteOldOutbox(ctx context.Context, before time.Time, out *crm.
 				return err
 			}
 			out.Outbox += n
-			if n == 0 || len(ids) < s.expireBatch {
+			if n == 0 || taken == len(ids) && len(ids) < s.expireBatch {
 				break
 			}
 		}

@@ -96,9 +96,10 @@ func TestExpireInBatches(t *testing.T) {
 	if dry != want {
 		t.Errorf("dry run = %+v, want %+v", dry, want)
 	}
-	// 80 messages in 12 batches, 40 conversations in 6, 40 items in 6.
-	if got.Batches != 24 || got.LongestBatch <= 0 {
-		t.Errorf("run took %d batches (longest %v), want 24", got.Batches, got.LongestBatch)
+	// 80 messages in 12 batches, 40 conversations in 6, 40 items in 6;
+	// more if a batch ran out of time (a busy machine).
+	if got.Batches < 24 || got.LongestBatch <= 0 {
+		t.Errorf("run took %d batches (longest %v), want at least 24", got.Batches, got.LongestBatch)
 	}
 	got.Batches, got.LongestBatch = 0, 0
 	if got != want {
