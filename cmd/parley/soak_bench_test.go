@@ -68,7 +68,7 @@ func BenchmarkSoak(b *testing.B) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
-	var slackSent, slackErrs, promotions atomic.Int64
+	var slackSent, slackErrs, slackRetries, promotions atomic.Int64
 	var wg sync.WaitGroup
 
 	// Web chat: 200 widgets, a message every 4 s each (~50/s).
@@ -94,6 +94,12 @@ func BenchmarkSoak(b *testing.B) {
 		restRes, _ = runLoad(context.Background(), hc, base+"/api/v1/messages", texts, 5, defaultLoadCustomers, 0, dur, 500*time.Millisecond, 12)
 	})
 	// Slack: a DM event every 200 ms from one of 50 customers (5/s).
+	var slackErrSamples []string // read after wg.Wait
+	slackErrSample := func(e string) {
+		if len(slackErrSamples) < 5 {
+			slackErrSamples = append(slackErrSamples, e)
+		}
+	}
 	wg.Go(func() {
 		hc := &http.Client{Timeout: 30 * time.Second}
 		tick := time.NewTicker(200 * time.Millisecond)
@@ -108,18 +114,36 @@ func BenchmarkSoak(b *testing.B) {
 			ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), i%1000000)
 			ev := slackfake.MessageEvent(user, "D"+user[1:], "im", texts[i%len(texts)], ts, "")
 			body := slackfake.EventCallback(fmt.Sprintf("Ev%08d", i), ev)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/events", bytes.NewReader(body))
-			req.Header = slackfake.Sign(e2eSecret, body, time.Now())
-			resp, err := hc.Do(req)
-			if err != nil {
+			// As Slack does: a delivery not answered 200 in time is sent
+			// again, marked as a retry (the app dedupes it).
+			var failure string
+			for try := 0; try < 3; try++ {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/events", bytes.NewReader(body))
+				req.Header = slackfake.Sign(e2eSecret, body, time.Now())
+				if try > 0 {
+					slackRetries.Add(1)
+					req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(try))
+					req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+				}
+				sent := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					failure = fmt.Sprintf("after %v: %v", time.Since(sent).Round(time.Millisecond), err)
+					continue
+				}
+				answer, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					failure = ""
+					break
+				}
+				failure = fmt.Sprintf("after %v: HTTP %d %q", time.Since(sent).Round(time.Millisecond), resp.StatusCode, answer)
+			}
+			if failure != "" {
 				if ctx.Err() == nil {
 					slackErrs.Add(1)
+					slackErrSample(failure)
 				}
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				slackErrs.Add(1)
 				continue
 			}
 			slackSent.Add(1)
@@ -244,11 +268,12 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(last.web, "web-msgs")
 	b.ReportMetric(last.rest, "rest-msgs")
 	b.ReportMetric(last.slack, "slack-msgs")
+	b.ReportMetric(float64(slackRetries.Load()), "slack-retries")
 	b.ReportMetric(float64(last.promotions), "promotions")
 	b.ReportMetric(wsRes.P99ms, "web-p99-ms")
 	b.ReportMetric(restRes.P99ms, "rest-p99-ms")
 	if wsRes.Errors > 0 || restRes.Errors > 0 || last.slackErrs > 0 {
-		b.Errorf("errors: web chat %d %v, REST %d %v, Slack %d", wsRes.Errors, wsRes.ErrorSamples, restRes.Errors, restRes.ErrorSamples, last.slackErrs)
+		b.Errorf("errors: web chat %d %v, REST %d %v, Slack %d %v", wsRes.Errors, wsRes.ErrorSamples, restRes.Errors, restRes.ErrorSamples, last.slackErrs, slackErrSamples)
 	}
 	if last.promotions < int64(dur/(2*time.Minute))-1 || (dur >= 3*time.Minute && last.backups == 0) {
 		b.Errorf("%d promotions and %d backups kept: the soak did not exercise them", last.promotions, last.backups)
@@ -257,8 +282,8 @@ func BenchmarkSoak(b *testing.B) {
 	if err != nil || lost != 0 {
 		b.Errorf("%d of %d acknowledged web chat messages missing from the CRM (%v)", lost, len(acked), err)
 	}
-	b.Logf("%v: %.0f web chat, %.0f REST, %.0f Slack messages (%d events sent); %d promotions; %d backups kept; web p99 %.1f ms, REST p99 %.1f ms; %d acknowledged web chat messages, %d missing",
-		dur, last.web, last.rest, last.slack, slackSent.Load(), last.promotions, last.backups, wsRes.P99ms, restRes.P99ms, len(acked), lost)
+	b.Logf("%v: %.0f web chat, %.0f REST, %.0f Slack messages (%d events sent, %d redelivered); %d promotions; %d backups kept; web p99 %.1f ms, REST p99 %.1f ms; %d acknowledged web chat messages, %d missing",
+		dur, last.web, last.rest, last.slack, slackSent.Load(), slackRetries.Load(), last.promotions, last.backups, wsRes.P99ms, restRes.P99ms, len(acked), lost)
 }
 
 // readMetrics GETs /metrics and parses it (parseMetrics).
